@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    """Activities, sign-ups and calendars (活动、报名、日历)."""
+
+    name = "events"
+    verbose_name = "活动"

@@ -1,0 +1,364 @@
+"""Build the 花园路街道 demo site from home/demo_content.py.
+
+Idempotent: every object is looked up by a stable key (page slug under its parent,
+image title, group name, username) and only created when missing, so a second run
+changes nothing and makes no duplicates.
+"""
+
+import hashlib
+import os
+from datetime import date
+from io import BytesIO
+
+from django.contrib.auth import get_user_model
+from django.core.files.images import ImageFile
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from wagtail.images import get_image_model
+from wagtail.models import Collection, Page, Site
+
+from home import demo_content as content
+from home import demo_images
+from home.editorial import (
+    IMAGE_ROOT_COLLECTION,
+    SUBDISTRICT_GROUP,
+    community_group_name,
+    image_collection,
+    setup_editorial_roles,
+)
+from home.models import (
+    ArticlePage,
+    CommunityGalleryImage,
+    CommunityIndexPage,
+    CommunityPage,
+    CommunitySubBrand,
+    HomePage,
+    HonourIndexPage,
+    HonourPage,
+    NewsIndexPage,
+    SiteSettings,
+    StandardPage,
+)
+
+SUBDISTRICT_COLOUR = "#A8071A"
+DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
+DEFAULT_DEMO_PASSWORD = "huayuanlu2026"
+
+
+def paragraphs(texts):
+    return [("paragraph", f"<p>{text}</p>") for text in texts]
+
+
+class Command(BaseCommand):
+    help = "载入花园路街道演示站点（可重复运行，不会产生重复数据）"
+
+    def handle(self, *args, **options):
+        try:
+            demo_images.font_path()
+        except demo_images.FontMissingError as exc:
+            raise CommandError(str(exc)) from exc
+        self.created = 0
+        with transaction.atomic():
+            self.load()
+        self.stdout.write(
+            self.style.SUCCESS(f"演示站点已就绪（本次新建 {self.created} 个对象）。")
+        )
+
+    # -- helpers ---------------------------------------------------------------
+
+    def image(self, title: str, data_factory, collection: Collection):
+        Image = get_image_model()
+        existing = Image.objects.filter(title=title).first()
+        if existing:
+            return existing
+        data = data_factory()
+        filename = f"demo-{hashlib.sha1(title.encode()).hexdigest()[:10]}.jpg"
+        if data[:4] == b"\x89PNG":
+            filename = filename.replace(".jpg", ".png")
+        image = Image(title=title, collection=collection)
+        image.file = ImageFile(BytesIO(data), name=filename)
+        image.save()
+        self.created += 1
+        return image
+
+    def child(self, parent: Page, model, slug: str, **fields):
+        """The live child of ``parent`` with ``slug``; created and published if
+        missing. Inline items are passed as ``_inline={"relation": [objs]}``."""
+        existing = parent.get_children().filter(slug=slug).first()
+        if existing:
+            return existing.specific
+        inline = fields.pop("_inline", {})
+        tags = fields.pop("_tags", [])
+        page = model(slug=slug, **fields)
+        for relation, items in inline.items():
+            setattr(page, relation, items)
+        parent.add_child(instance=page)
+        if tags:
+            page.tags.add(*tags)
+        page.save_revision().publish()
+        self.created += 1
+        return page
+
+    # -- the site ----------------------------------------------------------------
+
+    def load(self):
+        root = Page.get_first_root_node()
+        images_root = image_collection(IMAGE_ROOT_COLLECTION)
+        home = self.home_page(root, images_root)
+        self.site(home)
+
+        community_index = self.child(
+            home,
+            CommunityIndexPage,
+            "communities",
+            title="一社一品",
+            show_in_menus=True,
+            intro=(
+                "花园路街道十个社区，各有各的品牌。"
+                "点开一个社区，看看它的故事、板块和联系方式。"
+            ),
+        )
+        communities = {
+            data["slug"]: self.community(community_index, data, images_root)
+            for data in content.COMMUNITIES
+        }
+        honour_index = self.child(
+            home,
+            HonourIndexPage,
+            "honours",
+            title="花园榜样",
+            programme_name="花园榜样",
+            show_in_menus=True,
+            intro="每年评选一次的“花园榜样”，记录身边的好党员、好邻居和志愿者。",
+        )
+        for data in content.HONOURS:
+            self.honour(honour_index, data, communities, images_root)
+        news_index = self.child(
+            home,
+            NewsIndexPage,
+            "news",
+            title="街道动态",
+            show_in_menus=True,
+            intro="街道和社区的新做法、新活动、新面貌。",
+        )
+        for data in content.ARTICLES:
+            self.article(news_index, data, communities, images_root)
+        about = self.child(
+            home,
+            StandardPage,
+            "about",
+            title=content.ABOUT["title"],
+            show_in_menus=True,
+            intro=content.ABOUT["intro"],
+            body=paragraphs(content.ABOUT["body"]),
+        )
+        privacy = self.child(
+            home,
+            StandardPage,
+            "privacy",
+            title=content.PRIVACY["title"],
+            intro=content.PRIVACY["intro"],
+            body=paragraphs(content.PRIVACY["body"]),
+        )
+        self.settings(home, images_root, about, privacy)
+        groups = setup_editorial_roles(home, communities.values())
+        self.users(groups, communities)
+
+    def home_page(self, root: Page, images_root: Collection) -> HomePage:
+        home = HomePage.objects.first()
+        if home:
+            return home
+        # Wagtail's migrations leave a "Welcome" page where our home page belongs.
+        for page in root.get_children():
+            if page.specific_class is Page:
+                page.delete()
+        banner = self.image(
+            "演示：首页横幅",
+            lambda: demo_images.scene(
+                content.SITE_SETTINGS["subdistrict_name"],
+                SUBDISTRICT_COLOUR,
+                "home",
+                size=(1200, 600),
+            ),
+            images_root,
+        )
+        return self.child(
+            root,
+            HomePage,
+            "home",
+            title="首页",
+            seo_title=content.SITE_SETTINGS["site_name"],
+            banner_title=content.HOME["banner_title"],
+            banner_text=content.HOME["banner_text"],
+            banner_image=banner,
+        )
+
+    def site(self, home: HomePage) -> None:
+        site = Site.objects.filter(is_default_site=True).first()
+        if site is None:
+            Site.objects.create(
+                hostname="localhost",
+                port=80,
+                root_page=home,
+                is_default_site=True,
+                site_name=content.SITE_SETTINGS["site_name"],
+            )
+            self.created += 1
+        elif site.root_page_id != home.pk:
+            site.root_page = home
+            site.site_name = content.SITE_SETTINGS["site_name"]
+            site.save()
+
+    def settings(self, home, images_root, about, privacy) -> None:
+        site = Site.objects.get(root_page=home)
+        settings = SiteSettings.for_site(site)
+        if settings.icp_number:
+            return
+        data = content.SITE_SETTINGS
+        settings.site_name = data["site_name"]
+        settings.subdistrict_name = data["subdistrict_name"]
+        settings.contact_phone = data["contact_phone"]
+        settings.address = data["address"]
+        settings.wechat_account = data["wechat_account"]
+        settings.icp_number = data["icp_number"]
+        settings.about_page = about
+        settings.privacy_page = privacy
+        settings.wechat_qr = self.image(
+            "演示：公众号二维码",
+            lambda: demo_images.qr_card(site.root_url + "/", data["wechat_account"]),
+            images_root,
+        )
+        settings.default_share_image = self.image(
+            "演示：默认分享图",
+            lambda: demo_images.brand_cover(
+                data["subdistrict_name"],
+                data["site_name"],
+                "",
+                SUBDISTRICT_COLOUR,
+                size=(800, 800),
+            ),
+            images_root,
+        )
+        settings.save()
+
+    def community(self, index, data, images_root) -> CommunityPage:
+        collection = image_collection(data["title"], images_root)
+        cover = self.image(
+            f"演示：{data['title']}封面",
+            lambda: demo_images.brand_cover(
+                data["title"], data["brand_name"], data["slogan"], data["color"]
+            ),
+            collection,
+        )
+        gallery = [
+            CommunityGalleryImage(
+                image=self.image(
+                    f"演示：{data['title']}·{caption}",
+                    lambda caption=caption, i=i: demo_images.scene(
+                        caption, data["color"], f"{data['slug']}-{i}"
+                    ),
+                    collection,
+                ),
+                caption=caption,
+            )
+            for i, caption in enumerate(data["gallery"])
+        ]
+        return self.child(
+            index,
+            CommunityPage,
+            data["slug"],
+            title=data["title"],
+            short_name=data["short_name"],
+            brand_name=data["brand_name"],
+            slogan=data["slogan"],
+            brand_color=data["color"],
+            cover=cover,
+            summary=data["story"][0][:200],
+            story=paragraphs(data["story"][1:]),
+            address=data["address"],
+            phone=data["phone"],
+            office_hours=data["office_hours"],
+            _inline={
+                "sub_brands": [
+                    CommunitySubBrand(name=item["name"], text=item["text"])
+                    for item in data["sub_brands"]
+                ],
+                "gallery_images": gallery,
+            },
+        )
+
+    def honour(self, index, data, communities, images_root) -> HonourPage:
+        community = communities[data["community"]]
+        portrait = self.image(
+            f"演示：榜样{data['person']}",
+            lambda: demo_images.portrait(data["person"], community.brand_color),
+            image_collection(community.title, images_root),
+        )
+        return self.child(
+            index,
+            HonourPage,
+            data["slug"],
+            title=data["title"],
+            person_name=data["person"],
+            year=data["year"],
+            category=data["category"],
+            community=community,
+            portrait=portrait,
+            citation=data["citation"],
+            body=paragraphs(data["story"]),
+        )
+
+    def article(self, index, data, communities, images_root) -> ArticlePage:
+        community = communities.get(data["community"] or "")
+        colour = community.brand_color if community else SUBDISTRICT_COLOUR
+        cover = self.image(
+            f"演示：新闻封面·{data['slug']}",
+            lambda: demo_images.article_cover(
+                data["title"], community.title if community else "街道动态", colour
+            ),
+            images_root,
+        )
+        body = paragraphs(data["body"])
+        if data.get("quote"):
+            text, attribution = data["quote"]
+            body.insert(1, ("quote", {"text": text, "attribution": attribution}))
+        if data.get("facts"):
+            facts = [{"figure": f, "label": label} for f, label in data["facts"]]
+            body.append(("facts", facts))
+        return self.child(
+            index,
+            ArticlePage,
+            data["slug"],
+            title=data["title"],
+            date=date.fromisoformat(data["date"]),
+            summary=data["summary"],
+            community=community,
+            cover=cover,
+            body=body,
+            _tags=data["tags"],
+        )
+
+    def users(self, groups, communities) -> None:
+        """Demo accounts: admin (superuser), xuanchuan (街道宣传办) and one editor
+        per community named after its slug. Passwords: $DEMO_PASSWORD."""
+        User = get_user_model()
+        password = os.environ.get(DEMO_PASSWORD_ENV, DEFAULT_DEMO_PASSWORD)
+        accounts = [("admin", "管理员", None, True)]
+        accounts.append(("xuanchuan", "宣传办", groups[SUBDISTRICT_GROUP], False))
+        for slug, community in communities.items():
+            group = groups[community_group_name(community)]
+            accounts.append((slug, f"{community.short_name}宣传员", group, False))
+        for username, first_name, group, is_superuser in accounts:
+            if User.objects.filter(username=username).exists():
+                continue
+            user = User.objects.create_user(
+                username=username,
+                password=password,
+                first_name=first_name,
+                email=f"{username}@example.com",
+                is_staff=is_superuser,
+                is_superuser=is_superuser,
+            )
+            if group is not None:
+                user.groups.add(group)
+            self.created += 1

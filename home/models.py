@@ -1,0 +1,695 @@
+"""Content of the portal: home, 一社一品 communities, 花园榜样 honours, news, pages.
+
+Pages describe content only. Listings go through the querysets below so each index
+runs a fixed number of queries however many children it has.
+"""
+
+from urllib.parse import urlencode
+
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Prefetch
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from taggit.models import TaggedItemBase
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.fields import StreamField
+from wagtail.images import get_image_model
+from wagtail.models import Orderable, Page, PageManager
+from wagtail.query import PageQuerySet
+from wagtail.search import index
+
+from .blocks import BodyBlock
+
+# Rendition specs used by listings; prefetched together so a card costs no query.
+CARD_RENDITION = "fill-640x360|format-webp"
+PORTRAIT_RENDITION = "fill-320x320|format-webp"
+
+
+def with_image(field: str, *specs: str) -> Prefetch:
+    """Prefetch a ForeignKey image and the given renditions of it in two queries."""
+    images = get_image_model().objects.prefetch_renditions(*specs)
+    return Prefetch(field, queryset=images)
+
+
+def paginate(request, items, per_page: int):
+    """The requested page of ``items``; a bad or out-of-range ``?page=`` is page 1
+    or the last page, never an error."""
+    paginator = Paginator(items, per_page)
+    try:
+        return paginator.page(request.GET.get("page", 1))
+    except PageNotAnInteger:
+        return paginator.page(1)
+    except EmptyPage:
+        return paginator.page(paginator.num_pages)
+
+
+def filter_query(**filters) -> str:
+    """``a=1&b=2&`` for the filters in use, so pagination links keep them."""
+    used = {key: value for key, value in filters.items() if value}
+    return urlencode(used) + "&" if used else ""
+
+
+def plain_excerpt(html: str, length: int = 60) -> str:
+    return Truncator(" ".join(strip_tags(html or "").split())).chars(length)
+
+
+class SharePageMixin:
+    """What the share card and Open Graph tags need; pages override the parts
+    they have better content for."""
+
+    share_image_field = None
+
+    def get_share_image(self):
+        if self.share_image_field:
+            return getattr(self, self.share_image_field)
+        return None
+
+    def get_meta_description(self) -> str:
+        if self.search_description:
+            return self.search_description
+        return plain_excerpt(self.get_summary_text())
+
+    def get_summary_text(self) -> str:
+        return getattr(self, "summary", "") or getattr(self, "intro", "") or ""
+
+
+class BasePage(SharePageMixin, Page):
+    """Abstract base every page type of the portal inherits from."""
+
+    @property
+    def home_path(self) -> str:
+        """Tree path of this page's HomePage, which always sits at depth 2; used to
+        list a whole site's pages without a query for the home page."""
+        return self.path[: 2 * self.steplen]
+
+    class Meta:
+        abstract = True
+
+
+# ---------------------------------------------------------------------------
+# Home
+# ---------------------------------------------------------------------------
+
+
+class HomePage(BasePage):
+    """街道门户首页: banner, featured 一社一品 brands, latest 花园榜样 and news."""
+
+    banner_title = models.CharField(
+        "横幅标题", max_length=60, help_text="首页顶部大字，建议不超过 16 个字"
+    )
+    banner_text = models.TextField("横幅导语", blank=True, max_length=200)
+    banner_image = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name="横幅图片",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    content_panels = Page.content_panels + [
+        FieldPanel("banner_title"),
+        FieldPanel("banner_text"),
+        FieldPanel("banner_image"),
+    ]
+
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = [
+        "home.CommunityIndexPage",
+        "home.HonourIndexPage",
+        "home.NewsIndexPage",
+        "home.StandardPage",
+    ]
+    max_count = 1
+    share_image_field = "banner_image"
+
+    class Meta:
+        verbose_name = "首页"
+
+    def get_summary_text(self):
+        return self.banner_text
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["communities"] = (
+            CommunityPage.objects.live()
+            .public()
+            .descendant_of(self)
+            .defer_streamfields()
+            .prefetch_related(with_image("cover", CARD_RENDITION))
+            .order_by("path")
+        )
+        context["honours"] = HonourPage.objects.for_listing(self.path)[:4]
+        context["articles"] = ArticlePage.objects.for_listing(self.path)[:4]
+        context["community_index"] = (
+            CommunityIndexPage.objects.live().descendant_of(self).first()
+        )
+        context["honour_index"] = (
+            HonourIndexPage.objects.live().descendant_of(self).first()
+        )
+        context["news_index"] = NewsIndexPage.objects.live().descendant_of(self).first()
+        return context
+
+
+# ---------------------------------------------------------------------------
+# 一社一品 communities
+# ---------------------------------------------------------------------------
+
+
+class CommunityIndexPage(BasePage):
+    """一社一品: the list of the subdistrict's communities and their brands."""
+
+    intro = models.TextField("导语", blank=True, max_length=300)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    parent_page_types = ["home.HomePage"]
+    subpage_types = ["home.CommunityPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "一社一品（社区列表）"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["communities"] = (
+            CommunityPage.objects.live()
+            .public()
+            .child_of(self)
+            .defer_streamfields()
+            .prefetch_related(
+                with_image("cover", CARD_RENDITION),
+                Prefetch(
+                    "sub_brands",
+                    queryset=CommunitySubBrand.objects.only(
+                        "id", "page_id", "name", "sort_order"
+                    ),
+                ),
+            )
+            .order_by("path")
+        )
+        return context
+
+
+hex_colour = RegexValidator(
+    r"^#[0-9A-Fa-f]{6}$", "请填写 #RRGGBB 格式的颜色，如 #B22222"
+)
+
+
+class CommunityPage(BasePage):
+    """一社一品 brand page of one community: story, 板块, gallery and contact.
+
+    Community editors work under their own community page (permissions by group).
+    """
+
+    short_name = models.CharField(
+        "简称", max_length=20, help_text="如“甲院”，用于导航和图片"
+    )
+    brand_name = models.CharField(
+        "品牌名称", max_length=60, help_text="一社一品品牌，如“浓情家园”"
+    )
+    slogan = models.CharField("品牌口号", max_length=60, blank=True)
+    brand_color = models.CharField(
+        "品牌色",
+        max_length=7,
+        default="#B22222",
+        validators=[hex_colour],
+        help_text="页面强调色，格式 #RRGGBB；请选深色，保证白字清晰",
+    )
+    cover = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name="封面图",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    summary = models.TextField(
+        "简介",
+        max_length=200,
+        blank=True,
+        help_text="列表和分享卡片上显示，60 字以内为宜",
+    )
+    story = StreamField(BodyBlock(), verbose_name="品牌故事", blank=True)
+    address = models.CharField("办公地址", max_length=120, blank=True)
+    phone = models.CharField("联系电话", max_length=40, blank=True)
+    office_hours = models.CharField("办公时间", max_length=80, blank=True)
+
+    content_panels = Page.content_panels + [
+        MultiFieldPanel(
+            [
+                FieldPanel("short_name"),
+                FieldPanel("brand_name"),
+                FieldPanel("slogan"),
+                FieldPanel("brand_color"),
+            ],
+            heading="品牌",
+        ),
+        FieldPanel("cover"),
+        FieldPanel("summary"),
+        FieldPanel("story"),
+        InlinePanel("sub_brands", label="品牌板块", heading="品牌板块"),
+        InlinePanel("gallery_images", label="照片", heading="照片墙"),
+        MultiFieldPanel(
+            [
+                FieldPanel("address"),
+                FieldRowPanel([FieldPanel("phone"), FieldPanel("office_hours")]),
+            ],
+            heading="联系方式",
+        ),
+    ]
+
+    search_fields = Page.search_fields + [
+        index.SearchField("brand_name"),
+        index.SearchField("slogan"),
+        index.SearchField("summary"),
+        index.SearchField("story"),
+        index.RelatedFields("sub_brands", [index.SearchField("name")]),
+    ]
+
+    parent_page_types = ["home.CommunityIndexPage"]
+    subpage_types = ["home.ArticlePage", "home.StandardPage"]
+    share_image_field = "cover"
+
+    class Meta:
+        verbose_name = "社区（一社一品）"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["sub_brands"] = self.sub_brands.select_related("image").all()
+        context["gallery"] = self.gallery_images.prefetch_related(
+            with_image("image", "fill-480x360|format-webp")
+        )
+        context["honours"] = HonourPage.objects.for_listing(self.home_path).filter(
+            community=self
+        )[:6]
+        context["articles"] = ArticlePage.objects.for_listing(self.home_path).filter(
+            community=self
+        )[:5]
+        return context
+
+
+class CommunitySubBrand(Orderable):
+    """One 板块 of a community brand, e.g. 甲院·拾光."""
+
+    page = ParentalKey(
+        CommunityPage, on_delete=models.CASCADE, related_name="sub_brands"
+    )
+    name = models.CharField("板块名称", max_length=40)
+    text = models.TextField("介绍", blank=True, max_length=400)
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name="图片",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    panels = [FieldPanel("name"), FieldPanel("text"), FieldPanel("image")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = "品牌板块"
+        verbose_name_plural = "品牌板块"
+
+    def __str__(self):
+        return self.name
+
+
+class CommunityGalleryImage(Orderable):
+    page = ParentalKey(
+        CommunityPage, on_delete=models.CASCADE, related_name="gallery_images"
+    )
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name="图片",
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    caption = models.CharField("说明", max_length=60, blank=True)
+
+    panels = [FieldPanel("image"), FieldPanel("caption")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = "照片"
+        verbose_name_plural = "照片墙"
+
+
+# ---------------------------------------------------------------------------
+# 花园榜样 honours
+# ---------------------------------------------------------------------------
+
+
+class HonourCategory(models.TextChoices):
+    PARTY_MEMBER = "优秀党员", "优秀党员"
+    VOLUNTEER = "志愿之星", "志愿之星"
+    NEIGHBOUR = "好邻居", "好邻居"
+    FILIAL = "孝老爱亲", "孝老爱亲"
+    HELPER = "助人为乐", "助人为乐"
+    DEDICATION = "敬业奉献", "敬业奉献"
+
+
+class HonourIndexPage(BasePage):
+    """花园榜样: the role models honoured each year, browsable by year and category.
+
+    The programme name is editable (other subdistricts call it 通许好人 …).
+    """
+
+    programme_name = models.CharField(
+        "榜样项目名称",
+        max_length=30,
+        default="花园榜样",
+        help_text="如“花园榜样”“通许好人”",
+    )
+    intro = models.TextField("导语", blank=True, max_length=300)
+
+    content_panels = Page.content_panels + [
+        FieldPanel("programme_name"),
+        FieldPanel("intro"),
+    ]
+    parent_page_types = ["home.HomePage"]
+    subpage_types = ["home.HonourPage"]
+    max_count = 1
+    per_page = 24
+
+    class Meta:
+        verbose_name = "榜样（列表）"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        honours = HonourPage.objects.for_listing(self.path)
+        years = sorted(
+            set(honours.order_by().values_list("year", flat=True)), reverse=True
+        )
+        year = _int_or_none(request.GET.get("year"))
+        category = request.GET.get("category") or ""
+        if year in years:
+            honours = honours.filter(year=year)
+        else:
+            year = None
+        if category in HonourCategory.values:
+            honours = honours.filter(category=category)
+        else:
+            category = ""
+        context.update(
+            honours=paginate(request, honours, self.per_page),
+            query_prefix=filter_query(year=year, category=category),
+            years=years,
+            categories=HonourCategory.choices,
+            selected_year=year,
+            selected_category=category,
+        )
+        return context
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class HonourPageQuerySet(PageQuerySet):
+    def for_listing(self, within: str | None = None):
+        """Live honours (under the tree path ``within``) with community and portrait
+        rendition loaded: a fixed number of queries for any number of cards."""
+        qs = self.live().public()
+        if within:
+            qs = qs.filter(path__startswith=within)
+        return (
+            qs.defer_streamfields()
+            .select_related("community")
+            .prefetch_related(with_image("portrait", PORTRAIT_RENDITION))
+            .order_by("-year", "path")
+        )
+
+
+class HonourPage(BasePage):
+    """One honoured person (花园榜样): portrait, year, category, citation, deeds."""
+
+    person_name = models.CharField("姓名", max_length=30)
+    portrait = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name="照片",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    year = models.PositiveSmallIntegerField("年度", help_text="评选年度，如 2026")
+    category = models.CharField("类别", max_length=20, choices=HonourCategory.choices)
+    community = models.ForeignKey(
+        CommunityPage,
+        verbose_name="所在社区",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="honours",
+    )
+    citation = models.TextField("颁奖词", max_length=300)
+    body = StreamField(BodyBlock(), verbose_name="事迹", blank=True)
+
+    content_panels = Page.content_panels + [
+        FieldRowPanel([FieldPanel("person_name"), FieldPanel("year")]),
+        FieldRowPanel([FieldPanel("category"), FieldPanel("community")]),
+        FieldPanel("portrait"),
+        FieldPanel("citation"),
+        FieldPanel("body"),
+    ]
+    search_fields = Page.search_fields + [
+        index.SearchField("person_name"),
+        index.SearchField("citation"),
+        index.SearchField("body"),
+        index.FilterField("year"),
+        index.FilterField("category"),
+    ]
+    parent_page_types = ["home.HonourIndexPage"]
+    subpage_types = []
+    share_image_field = "portrait"
+    objects = PageManager.from_queryset(HonourPageQuerySet)()
+
+    class Meta:
+        verbose_name = "榜样人物"
+        indexes = [models.Index(fields=["year", "category"])]
+
+    def get_summary_text(self):
+        return self.citation
+
+
+class ArticlePageTag(TaggedItemBase):
+    content_object = ParentalKey(
+        "home.ArticlePage", on_delete=models.CASCADE, related_name="tagged_items"
+    )
+
+
+class ArticlePageQuerySet(PageQuerySet):
+    def for_listing(self, within: str | None = None):
+        """Live articles (under the tree path ``within``), newest first, with cover
+        rendition, community and tags loaded in a fixed number of queries."""
+        qs = self.live().public()
+        if within:
+            qs = qs.filter(path__startswith=within)
+        return (
+            qs.defer_streamfields()
+            .select_related("community")
+            .prefetch_related(with_image("cover", CARD_RENDITION), "tags")
+            .order_by("-date", "-pk")
+        )
+
+
+class ArticlePage(BasePage):
+    """街道动态: a news article, optionally about one community.
+
+    Created under 街道动态 by the subdistrict, or under a community page by that
+    community's editors (the community is then filled in automatically).
+    """
+
+    date = models.DateField("发布日期")
+    cover = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name="封面图",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    summary = models.TextField(
+        "摘要",
+        max_length=200,
+        blank=True,
+        help_text="列表和分享卡片上显示，60 字以内为宜",
+    )
+    body = StreamField(BodyBlock(), verbose_name="正文")
+    community = models.ForeignKey(
+        CommunityPage,
+        verbose_name="相关社区",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="articles",
+        help_text="发在社区页面下的文章会自动填写",
+    )
+    tags = ClusterTaggableManager("标签", through=ArticlePageTag, blank=True)
+
+    content_panels = Page.content_panels + [
+        FieldRowPanel([FieldPanel("date"), FieldPanel("community")]),
+        FieldPanel("cover"),
+        FieldPanel("summary"),
+        FieldPanel("body"),
+        FieldPanel("tags"),
+    ]
+    search_fields = Page.search_fields + [
+        index.SearchField("summary"),
+        index.SearchField("body"),
+        index.FilterField("date"),
+    ]
+    parent_page_types = ["home.NewsIndexPage", "home.CommunityPage"]
+    subpage_types = []
+    share_image_field = "cover"
+    objects = PageManager.from_queryset(ArticlePageQuerySet)()
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["news_index"] = (
+            NewsIndexPage.objects.live().filter(path__startswith=self.home_path).first()
+        )
+        return context
+
+    class Meta:
+        verbose_name = "新闻"
+
+    def save(self, *args, **kwargs):
+        # An article written under a community page belongs to that community.
+        if self.community_id is None and self.path and self.depth > 1:
+            parent = self.get_parent()
+            if parent is not None and parent.specific_class is CommunityPage:
+                self.community_id = parent.pk
+        return super().save(*args, **kwargs)
+
+
+class NewsIndexPage(BasePage):
+    """街道动态: every news article of the site, newest first, filterable by tag."""
+
+    intro = models.TextField("导语", blank=True, max_length=300)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    parent_page_types = ["home.HomePage"]
+    subpage_types = ["home.ArticlePage"]
+    max_count = 1
+    per_page = 10
+
+    class Meta:
+        verbose_name = "新闻（列表）"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        articles = ArticlePage.objects.for_listing(self.home_path)
+        tag = (request.GET.get("tag") or "").strip()[:50]
+        if tag:
+            articles = articles.filter(tags__name=tag)
+        context.update(
+            articles=paginate(request, articles, self.per_page),
+            tag=tag,
+            query_prefix=filter_query(tag=tag),
+        )
+        return context
+
+
+class StandardPage(BasePage):
+    """A plain page: 关于我们, 隐私政策, or any page of text and images."""
+
+    intro = models.TextField("导语", blank=True, max_length=300)
+    body = StreamField(BodyBlock(), verbose_name="正文", blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro"), FieldPanel("body")]
+    search_fields = Page.search_fields + [
+        index.SearchField("intro"),
+        index.SearchField("body"),
+    ]
+    parent_page_types = ["home.HomePage", "home.StandardPage", "home.CommunityPage"]
+    subpage_types = ["home.StandardPage"]
+
+    class Meta:
+        verbose_name = "普通页面"
+
+
+# ---------------------------------------------------------------------------
+# Site settings
+# ---------------------------------------------------------------------------
+
+
+@register_setting(icon="cog")
+class SiteSettings(BaseSiteSetting):
+    """站点设置: names, contact, WeChat account, ICP number, default share image."""
+
+    site_name = models.CharField(
+        "站点名称", max_length=40, default="花园路街道社区门户"
+    )
+    subdistrict_name = models.CharField(
+        "街道名称", max_length=40, default="花园路街道", help_text="页脚和海报上显示"
+    )
+    contact_phone = models.CharField("联系电话", max_length=40, blank=True)
+    address = models.CharField("办公地址", max_length=120, blank=True)
+    wechat_account = models.CharField("微信公众号名称", max_length=40, blank=True)
+    wechat_qr = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name="公众号二维码",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    icp_number = models.CharField(
+        "ICP 备案号", max_length=40, blank=True, help_text="如“豫ICP备12345678号-1”"
+    )
+    default_share_image = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name="默认分享图",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="页面没有封面时用于微信分享卡片，至少 300×300",
+    )
+
+    about_page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name="“关于我们”页面",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    privacy_page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name="隐私政策页面",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="每个报名表单都会链接到这里",
+    )
+
+    panels = [
+        MultiFieldPanel(
+            [FieldPanel("site_name"), FieldPanel("subdistrict_name")], heading="名称"
+        ),
+        MultiFieldPanel(
+            [FieldPanel("contact_phone"), FieldPanel("address")], heading="联系方式"
+        ),
+        MultiFieldPanel(
+            [FieldPanel("wechat_account"), FieldPanel("wechat_qr")], heading="微信"
+        ),
+        FieldPanel("icp_number"),
+        FieldPanel("default_share_image"),
+        MultiFieldPanel(
+            [FieldPanel("about_page"), FieldPanel("privacy_page")], heading="页脚链接"
+        ),
+    ]
+
+    class Meta:
+        verbose_name = "站点设置"

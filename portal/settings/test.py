@@ -1,0 +1,17 @@
+"""pytest: fast hashing, media in a temporary folder, whatever DATABASE_URL says."""
+
+import os
+import tempfile
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = "test-only"
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="portal-media-")
+STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
+    "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
+WAGTAILADMIN_BASE_URL = "http://testserver"
+SERVE_MEDIA = True
