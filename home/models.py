@@ -136,14 +136,7 @@ class HomePage(BasePage):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["communities"] = (
-            CommunityPage.objects.live()
-            .public()
-            .descendant_of(self)
-            .defer_streamfields()
-            .prefetch_related(with_image("cover", CARD_RENDITION))
-            .order_by("path")
-        )
+        context["communities"] = CommunityPage.objects.for_listing(self.path)
         context["honours"] = HonourPage.objects.for_listing(self.path)[:4]
         context["articles"] = ArticlePage.objects.for_listing(self.path)[:4]
         context["community_index"] = (
@@ -176,11 +169,19 @@ class CommunityIndexPage(BasePage):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["communities"] = (
-            CommunityPage.objects.live()
-            .public()
-            .child_of(self)
-            .defer_streamfields()
+        context["communities"] = CommunityPage.objects.for_listing(self.path)
+        return context
+
+
+class CommunityPageQuerySet(PageQuerySet):
+    def for_listing(self, within: str | None = None):
+        """Live communities (under the tree path ``within``) in tree order, with
+        cover rendition and 板块 names loaded in a fixed number of queries."""
+        qs = self.live().public()
+        if within:
+            qs = qs.filter(path__startswith=within)
+        return (
+            qs.defer_streamfields()
             .prefetch_related(
                 with_image("cover", CARD_RENDITION),
                 Prefetch(
@@ -192,7 +193,6 @@ class CommunityIndexPage(BasePage):
             )
             .order_by("path")
         )
-        return context
 
 
 hex_colour = RegexValidator(
@@ -274,6 +274,7 @@ class CommunityPage(BasePage):
     parent_page_types = ["home.CommunityIndexPage"]
     subpage_types = ["home.ArticlePage", "home.StandardPage"]
     share_image_field = "cover"
+    objects = PageManager.from_queryset(CommunityPageQuerySet)()
 
     class Meta:
         verbose_name = "社区（一社一品）"

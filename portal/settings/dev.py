@@ -11,3 +11,6 @@ STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
 )
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# Serve static files from the finders, no collectstatic needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

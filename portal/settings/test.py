@@ -15,3 +15,6 @@ STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
 )
 WAGTAILADMIN_BASE_URL = "http://testserver"
 SERVE_MEDIA = True
+# Serve static files from the finders, no collectstatic needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,114 @@
+"""factory_boy factories. Page factories take ``parent=`` and add the page under it
+(live), the way an editor would in the admin."""
+
+import datetime
+
+import factory
+from factory.django import DjangoModelFactory
+from wagtail.images import get_image_model
+from wagtail.models import Site
+
+from home import models
+
+
+class ImageFactory(DjangoModelFactory):
+    class Meta:
+        model = get_image_model()
+
+    title = factory.Sequence(lambda n: f"测试图片{n}")
+    file = factory.django.ImageField(width=320, height=240, color="#a8071a")
+
+
+class PageFactory(DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    title = factory.Sequence(lambda n: f"页面{n}")
+    slug = factory.Sequence(lambda n: f"page-{n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, parent=None, **kwargs):
+        if parent is None:
+            raise ValueError(f"{cls.__name__} needs parent=")
+        page = model_class(*args, **kwargs)
+        parent.add_child(instance=page)
+        return page
+
+
+class HomePageFactory(PageFactory):
+    class Meta:
+        model = models.HomePage
+
+    title = "首页"
+    banner_title = "测试横幅"
+    banner_image = factory.SubFactory(ImageFactory)
+
+
+class CommunityIndexPageFactory(PageFactory):
+    class Meta:
+        model = models.CommunityIndexPage
+
+    title = "一社一品"
+    slug = "communities"
+
+
+class CommunityPageFactory(PageFactory):
+    class Meta:
+        model = models.CommunityPage
+
+    title = factory.Sequence(lambda n: f"测试{n}社区")
+    short_name = factory.Sequence(lambda n: f"测试{n}")
+    brand_name = factory.Sequence(lambda n: f"品牌{n}")
+    slogan = "邻里一家亲"
+    cover = factory.SubFactory(ImageFactory)
+    summary = "社区简介"
+
+
+class HonourIndexPageFactory(PageFactory):
+    class Meta:
+        model = models.HonourIndexPage
+
+    title = "花园榜样"
+    slug = "honours"
+
+
+class HonourPageFactory(PageFactory):
+    class Meta:
+        model = models.HonourPage
+
+    person_name = factory.Sequence(lambda n: f"榜样{n}")
+    title = factory.LazyAttribute(lambda o: f"{o.person_name}的故事")
+    year = 2026
+    category = models.HonourCategory.NEIGHBOUR
+    citation = "热心肠，好邻居。"
+    portrait = factory.SubFactory(ImageFactory)
+
+
+class NewsIndexPageFactory(PageFactory):
+    class Meta:
+        model = models.NewsIndexPage
+
+    title = "街道动态"
+    slug = "news"
+
+
+class ArticlePageFactory(PageFactory):
+    class Meta:
+        model = models.ArticlePage
+
+    title = factory.Sequence(lambda n: f"新闻{n}")
+    date = datetime.date(2026, 11, 1)
+    summary = "新闻摘要"
+    body = [("paragraph", "<p>正文</p>")]
+    cover = factory.SubFactory(ImageFactory)
+
+
+class StandardPageFactory(PageFactory):
+    class Meta:
+        model = models.StandardPage
+
+    title = factory.Sequence(lambda n: f"普通页面{n}")
+
+
+def make_site(hostname: str, root_page) -> Site:
+    return Site.objects.create(hostname=hostname, port=80, root_page=root_page)

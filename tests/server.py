@@ -1,0 +1,108 @@
+"""Serve the demo site from a separate database in a subprocess, the way `make run`
+does, for tests that need a real server (browser tests; later, several processes).
+
+SQLite: a fresh file in a temporary folder. PostgreSQL (DATABASE_URL set): a fresh
+database named after the test database with a suffix, dropped and recreated.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import dj_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fresh_database_env(workdir: Path, suffix: str) -> dict[str, str]:
+    url = os.environ.get("DATABASE_URL")
+    if not url or not url.startswith(("postgres://", "postgresql://")):
+        return {"SQLITE_PATH": str(workdir / "db.sqlite3"), "DATABASE_URL": ""}
+    import psycopg
+
+    config = dj_database_url.parse(url)
+    name = f"{config['NAME']}_{suffix}"
+    admin = psycopg.connect(
+        host=config["HOST"] or "127.0.0.1",
+        port=config["PORT"] or 5432,
+        user=config["USER"] or "postgres",
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = url.rsplit("/", 1)[0]
+    return {"DATABASE_URL": f"{base}/{name}"}
+
+
+class DemoServer:
+    def __init__(self, workdir: Path, suffix: str = "e2e"):
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
+            "DEBUG": "false",
+            "SERVE_MEDIA": "true",
+            "MEDIA_ROOT": str(workdir / "media"),
+            **fresh_database_env(workdir, suffix),
+        }
+        if not self.env["DATABASE_URL"]:
+            del self.env["DATABASE_URL"]
+        self.process = None
+        self.log = open(workdir / "server.log", "w")  # noqa: SIM115
+
+    def manage(self, *args: str) -> None:
+        subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def start(self) -> "DemoServer":
+        self.manage("migrate", "--noinput")
+        self.manage("load_demo")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                "--noreload",
+                f"127.0.0.1:{self.port}",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/robots.txt", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"demo server did not start; see {self.workdir}/server.log")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.log.close()
