@@ -235,25 +235,25 @@ def portrait(name: str, colour: str, size=(640, 640)) -> bytes:
     return _to_bytes(image)
 
 
-def article_cover(title: str, kicker: str, colour: str, size=(1200, 675)) -> bytes:
-    """A news cover: the headline set large over the brand colour."""
+def article_cover(topic: str, kicker: str, colour: str, size=(1200, 675)) -> bytes:
+    """A news cover: the article's topic set large in the centre (so that a square
+    thumbnail crop still reads), the community or 街道动态 under it."""
     base = hex_to_rgb(colour)
-    image = _gradient(size, mix(base, (0, 0, 0), 0.1), mix(base, (0, 0, 0), 0.45))
-    _motif(image, base, title, count=5)
+    image = _gradient(size, mix(base, (0, 0, 0), 0.05), mix(base, (0, 0, 0), 0.45))
+    _motif(image, base, topic + kicker, count=5)
     draw = ImageDraw.Draw(image)
     width, height = size
-    margin = width // 14
-    draw.text(
-        (margin, height * 0.16), kicker, font=font(height // 16), fill=(255, 214, 102)
-    )
-    title_font = font(height // 10)
-    _text_block(
-        draw,
-        (margin, height * 0.3),
-        _wrap(draw, title, title_font, width - 2 * margin)[:3],
-        title_font,
-        (255, 255, 255),
-    )
+    topic_font = font(height // 6 if len(topic) <= 4 else height // 8)
+    topic_width = draw.textlength(topic, font=topic_font)
+    cx, cy = width / 2, height * 0.44
+    draw.text((cx - topic_width / 2, cy - topic_font.size * 0.6), topic,
+              font=topic_font, fill=(255, 255, 255))
+    draw.rectangle([cx - 40, cy + topic_font.size * 0.75, cx + 40,
+                    cy + topic_font.size * 0.75 + 6], fill=(255, 214, 102))
+    kicker_font = font(height // 16)
+    kicker_width = draw.textlength(kicker, font=kicker_font)
+    draw.text((cx - kicker_width / 2, cy + topic_font.size * 1.05), kicker,
+              font=kicker_font, fill=(255, 240, 200))
     return _to_bytes(image)
 
 

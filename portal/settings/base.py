@@ -108,7 +108,8 @@ def database_config() -> dict:
 # BEGIN, so two writers queue on busy_timeout instead of one failing later with
 # "database is locked" when it tries to upgrade a read lock.
 SQLITE_OPTIONS = {
-    "transaction_mode": "IMMEDIATE",
+    # Overridable only so a test can show what goes wrong with DEFERRED.
+    "transaction_mode": os.environ.get("SQLITE_TRANSACTION_MODE", "IMMEDIATE"),
     "timeout": 5,
     "init_command": (
         "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=5000"
@@ -178,6 +179,9 @@ WAGTAIL_SITE_NAME = "花园路街道社区门户"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_I18N_ENABLED = False
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# No third-party requests from the admin either (gravatar is unreachable in China).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "pdf", "pptx", "txt", "xlsx", "zip"]
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]

@@ -314,7 +314,9 @@ class Command(BaseCommand):
         cover = self.image(
             f"演示：新闻封面·{data['slug']}",
             lambda: demo_images.article_cover(
-                data["title"], community.title if community else "街道动态", colour
+                data["tags"][0],
+                community.title if community else "花园路街道",
+                colour,
             ),
             images_root,
         )
