@@ -246,14 +246,29 @@ def article_cover(topic: str, kicker: str, colour: str, size=(1200, 675)) -> byt
     topic_font = font(height // 6 if len(topic) <= 4 else height // 8)
     topic_width = draw.textlength(topic, font=topic_font)
     cx, cy = width / 2, height * 0.44
-    draw.text((cx - topic_width / 2, cy - topic_font.size * 0.6), topic,
-              font=topic_font, fill=(255, 255, 255))
-    draw.rectangle([cx - 40, cy + topic_font.size * 0.75, cx + 40,
-                    cy + topic_font.size * 0.75 + 6], fill=(255, 214, 102))
+    draw.text(
+        (cx - topic_width / 2, cy - topic_font.size * 0.6),
+        topic,
+        font=topic_font,
+        fill=(255, 255, 255),
+    )
+    draw.rectangle(
+        [
+            cx - 40,
+            cy + topic_font.size * 0.75,
+            cx + 40,
+            cy + topic_font.size * 0.75 + 6,
+        ],
+        fill=(255, 214, 102),
+    )
     kicker_font = font(height // 16)
     kicker_width = draw.textlength(kicker, font=kicker_font)
-    draw.text((cx - kicker_width / 2, cy + topic_font.size * 1.05), kicker,
-              font=kicker_font, fill=(255, 240, 200))
+    draw.text(
+        (cx - kicker_width / 2, cy + topic_font.size * 1.05),
+        kicker,
+        font=kicker_font,
+        fill=(255, 240, 200),
+    )
     return _to_bytes(image)
 
 

@@ -30,6 +30,28 @@ CARD_RENDITION = "fill-640x360|format-webp"
 PORTRAIT_RENDITION = "fill-320x320|format-webp"
 
 
+def image_field(verbose_name: str, help_text: str = "") -> models.ForeignKey:
+    """An optional image chosen from the library; the page survives its deletion."""
+    return models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=help_text,
+    )
+
+
+class ListingQuerySet(PageQuerySet):
+    def listed(self, within: str | None = None):
+        """Live, public pages, restricted to the tree path ``within`` if given."""
+        qs = self.live().public()
+        if within:
+            qs = qs.filter(path__startswith=within)
+        return qs.defer_streamfields()
+
+
 def with_image(field: str, *specs: str) -> Prefetch:
     """Prefetch a ForeignKey image and the given renditions of it in two queries."""
     images = get_image_model().objects.prefetch_renditions(*specs)
@@ -103,14 +125,7 @@ class HomePage(BasePage):
         "横幅标题", max_length=60, help_text="首页顶部大字，建议不超过 16 个字"
     )
     banner_text = models.TextField("横幅导语", blank=True, max_length=200)
-    banner_image = models.ForeignKey(
-        "wagtailimages.Image",
-        verbose_name="横幅图片",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    banner_image = image_field("横幅图片")
 
     content_panels = Page.content_panels + [
         FieldPanel("banner_title"),
@@ -173,15 +188,12 @@ class CommunityIndexPage(BasePage):
         return context
 
 
-class CommunityPageQuerySet(PageQuerySet):
+class CommunityPageQuerySet(ListingQuerySet):
     def for_listing(self, within: str | None = None):
         """Live communities (under the tree path ``within``) in tree order, with
         cover rendition and 板块 names loaded in a fixed number of queries."""
-        qs = self.live().public()
-        if within:
-            qs = qs.filter(path__startswith=within)
         return (
-            qs.defer_streamfields()
+            self.listed(within)
             .prefetch_related(
                 with_image("cover", CARD_RENDITION),
                 Prefetch(
@@ -220,14 +232,7 @@ class CommunityPage(BasePage):
         validators=[hex_colour],
         help_text="页面强调色，格式 #RRGGBB；请选深色，保证白字清晰",
     )
-    cover = models.ForeignKey(
-        "wagtailimages.Image",
-        verbose_name="封面图",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    cover = image_field("封面图")
     summary = models.TextField(
         "简介",
         max_length=200,
@@ -302,14 +307,7 @@ class CommunitySubBrand(Orderable):
     )
     name = models.CharField("板块名称", max_length=40)
     text = models.TextField("介绍", blank=True, max_length=400)
-    image = models.ForeignKey(
-        "wagtailimages.Image",
-        verbose_name="图片",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    image = image_field("图片")
 
     panels = [FieldPanel("name"), FieldPanel("text"), FieldPanel("image")]
 
@@ -414,15 +412,12 @@ def _int_or_none(value):
         return None
 
 
-class HonourPageQuerySet(PageQuerySet):
+class HonourPageQuerySet(ListingQuerySet):
     def for_listing(self, within: str | None = None):
         """Live honours (under the tree path ``within``) with community and portrait
         rendition loaded: a fixed number of queries for any number of cards."""
-        qs = self.live().public()
-        if within:
-            qs = qs.filter(path__startswith=within)
         return (
-            qs.defer_streamfields()
+            self.listed(within)
             .select_related("community")
             .prefetch_related(with_image("portrait", PORTRAIT_RENDITION))
             .order_by("-year", "path")
@@ -433,14 +428,7 @@ class HonourPage(BasePage):
     """One honoured person (花园榜样): portrait, year, category, citation, deeds."""
 
     person_name = models.CharField("姓名", max_length=30)
-    portrait = models.ForeignKey(
-        "wagtailimages.Image",
-        verbose_name="照片",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    portrait = image_field("照片")
     year = models.PositiveSmallIntegerField("年度", help_text="评选年度，如 2026")
     category = models.CharField("类别", max_length=20, choices=HonourCategory.choices)
     community = models.ForeignKey(
@@ -487,15 +475,12 @@ class ArticlePageTag(TaggedItemBase):
     )
 
 
-class ArticlePageQuerySet(PageQuerySet):
+class ArticlePageQuerySet(ListingQuerySet):
     def for_listing(self, within: str | None = None):
         """Live articles (under the tree path ``within``), newest first, with cover
         rendition, community and tags loaded in a fixed number of queries."""
-        qs = self.live().public()
-        if within:
-            qs = qs.filter(path__startswith=within)
         return (
-            qs.defer_streamfields()
+            self.listed(within)
             .select_related("community")
             .prefetch_related(with_image("cover", CARD_RENDITION), "tags")
             .order_by("-date", "-pk")
@@ -510,14 +495,7 @@ class ArticlePage(BasePage):
     """
 
     date = models.DateField("发布日期")
-    cover = models.ForeignKey(
-        "wagtailimages.Image",
-        verbose_name="封面图",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    cover = image_field("封面图")
     summary = models.TextField(
         "摘要",
         max_length=200,
@@ -636,25 +614,12 @@ class SiteSettings(BaseSiteSetting):
     contact_phone = models.CharField("联系电话", max_length=40, blank=True)
     address = models.CharField("办公地址", max_length=120, blank=True)
     wechat_account = models.CharField("微信公众号名称", max_length=40, blank=True)
-    wechat_qr = models.ForeignKey(
-        "wagtailimages.Image",
-        verbose_name="公众号二维码",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    wechat_qr = image_field("公众号二维码")
     icp_number = models.CharField(
         "ICP 备案号", max_length=40, blank=True, help_text="如“豫ICP备12345678号-1”"
     )
-    default_share_image = models.ForeignKey(
-        "wagtailimages.Image",
-        verbose_name="默认分享图",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="页面没有封面时用于微信分享卡片，至少 300×300",
+    default_share_image = image_field(
+        "默认分享图", help_text="页面没有封面时用于微信分享卡片，至少 300×300"
     )
 
     about_page = models.ForeignKey(

@@ -103,3 +103,18 @@ def test_subdistrict_office_can_publish_anywhere():
         permissions = page.permissions_for_user(publisher)
         assert permissions.can_edit() and permissions.can_publish()
     assert publisher.has_perm("home.change_sitesettings")
+
+
+def test_community_editor_images_are_limited_to_their_collection():
+    from wagtail.images import get_image_model
+    from wagtail.models import Collection
+    from wagtail.permissions import policy_registry
+
+    permission_policy = policy_registry.get_by_type(get_image_model())
+    editor = user("jiayuan")
+    own = Collection.objects.get(name="甲院社区")
+    other = Collection.objects.get(name="戊院社区")
+    addable = permission_policy.collections_user_has_permission_for(editor, "add")
+    assert own in addable and other not in addable
+    choosable = permission_policy.collections_user_has_permission_for(editor, "choose")
+    assert own in choosable and other in choosable
