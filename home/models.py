@@ -136,6 +136,7 @@ class HomePage(BasePage):
     parent_page_types = ["wagtailcore.Page"]
     subpage_types = [
         "home.CommunityIndexPage",
+        "events.EventIndexPage",
         "home.HonourIndexPage",
         "home.NewsIndexPage",
         "home.StandardPage",
@@ -151,7 +152,13 @@ class HomePage(BasePage):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
+        from events.models import EventIndexPage, event_listing
+
         context["communities"] = CommunityPage.objects.for_listing(self.path)
+        context["events"] = event_listing(self.path, limit=4)
+        context["event_index"] = (
+            EventIndexPage.objects.live().descendant_of(self).first()
+        )
         context["honours"] = HonourPage.objects.for_listing(self.path)[:4]
         context["articles"] = ArticlePage.objects.for_listing(self.path)[:4]
         context["community_index"] = (
@@ -289,6 +296,14 @@ class CommunityPage(BasePage):
         context["sub_brands"] = self.sub_brands.select_related("image").all()
         context["gallery"] = self.gallery_images.prefetch_related(
             with_image("image", "fill-480x360|format-webp")
+        )
+        from events.models import event_listing
+
+        context["upcoming_events"] = event_listing(
+            self.home_path, community=self.pk, limit=6
+        )
+        context["past_events"] = event_listing(
+            self.home_path, community=self.pk, past=True, limit=3
         )
         context["honours"] = HonourPage.objects.for_listing(self.home_path).filter(
             community=self

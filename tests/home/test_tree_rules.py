@@ -3,6 +3,7 @@
 from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 
+from events.models import EventIndexPage
 from home.models import (
     ArticlePage,
     CommunityIndexPage,
@@ -23,7 +24,14 @@ class TreeRulesTests(WagtailPageTestCase):
 
     def test_home_page_children(self):
         self.assertAllowedSubpageTypes(
-            HomePage, {CommunityIndexPage, HonourIndexPage, NewsIndexPage, StandardPage}
+            HomePage,
+            {
+                CommunityIndexPage,
+                EventIndexPage,
+                HonourIndexPage,
+                NewsIndexPage,
+                StandardPage,
+            },
         )
 
     def test_communities_only_under_the_community_index(self):

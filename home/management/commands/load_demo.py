@@ -7,13 +7,14 @@ changes nothing and makes no duplicates.
 
 import hashlib
 import os
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from io import BytesIO
 
 from django.contrib.auth import get_user_model
 from django.core.files.images import ImageFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from wagtail.images import get_image_model
 from wagtail.models import Collection, Page, Site
 
@@ -122,6 +123,7 @@ class Command(BaseCommand):
             data["slug"]: self.community(community_index, data, images_root)
             for data in content.COMMUNITIES
         }
+        self.activities(home, communities, images_root)
         honour_index = self.child(
             home,
             HonourIndexPage,
@@ -148,7 +150,6 @@ class Command(BaseCommand):
             StandardPage,
             "about",
             title=content.ABOUT["title"],
-            show_in_menus=True,
             intro=content.ABOUT["intro"],
             body=paragraphs(content.ABOUT["body"]),
         )
@@ -339,6 +340,100 @@ class Command(BaseCommand):
             body=body,
             _tags=data["tags"],
         )
+
+    def activities(self, home, communities, images_root) -> None:
+        from events.lunar import festival_date, next_festival_date
+        from events.models import (
+            ActivityPage,
+            EventIndexPage,
+            FestivalActivityPage,
+            LecturePage,
+            Lecturer,
+        )
+
+        index = self.child(
+            home,
+            EventIndexPage,
+            "activities",
+            title="活动日历",
+            show_in_menus=True,
+            intro="这周身边有什么活动？先锋讲堂、节日活动、社区活动都在这里。",
+        )
+        lecturers = {}
+        for data in content.LECTURERS:
+            community = communities[data["community"]]
+            lecturer = Lecturer.objects.filter(name=data["name"]).first()
+            if lecturer is None:
+                lecturer = Lecturer.objects.create(
+                    name=data["name"],
+                    title=data["title"],
+                    bio=data["bio"],
+                    community=community,
+                    photo=self.image(
+                        f"演示：讲师{data['name']}",
+                        lambda d=data, c=community: demo_images.portrait(
+                            d["name"], c.brand_color
+                        ),
+                        image_collection(community.title, images_root),
+                    ),
+                )
+                self.created += 1
+            lecturers[data["key"]] = lecturer
+
+        today = timezone.localdate()
+        models = {
+            "activity": ActivityPage,
+            "lecture": LecturePage,
+            "festival": FestivalActivityPage,
+        }
+        for data in content.ACTIVITIES:
+            if index.get_children().filter(slug=data["slug"]).exists():
+                continue
+            community = communities.get(data["community"] or "")
+            if data["type"] == "festival":
+                day = (
+                    festival_date(data["festival"], data["past_year"])
+                    if data.get("past_year")
+                    else next_festival_date(data["festival"], today)
+                )
+            else:
+                day = today + timedelta(days=data["day"])
+            start, end = (
+                timezone.make_aware(datetime.combine(day, time.fromisoformat(t)))
+                for t in data["time"]
+            )
+            kind_label = models[data["type"]].kind_label
+            topic = data.get("series") or data.get("festival") or kind_label
+            colour = community.brand_color if community else SUBDISTRICT_COLOUR
+            fields = {
+                "title": data["title"],
+                "start": start,
+                "end": end,
+                "venue": data["venue"],
+                "community": community,
+                "organiser": (community.title if community else "花园路街道")
+                + ("党委" if data["type"] == "lecture" else "居委会"),
+                "summary": data["summary"],
+                "body": paragraphs([data["summary"]]),
+                "status": data.get("status", "scheduled"),
+                "status_reason": data.get("status_reason", ""),
+                "cover": self.image(
+                    f"演示：活动封面·{data['slug']}",
+                    lambda t=topic, c=community, col=colour: demo_images.article_cover(
+                        t, c.title if c else "花园路街道", col
+                    ),
+                    images_root,
+                ),
+            }
+            if data["type"] == "lecture":
+                fields.update(
+                    series=data["series"],
+                    topic=data["topic"],
+                    lecturer=lecturers.get(data["lecturer"] or ""),
+                )
+            if data["type"] == "festival":
+                fields["festival"] = data["festival"]
+            self.child(index, models[data["type"]], data["slug"], **fields)
 
     def users(self, groups, communities) -> None:
         """Demo accounts: admin (superuser), xuanchuan (街道宣传办) and one editor

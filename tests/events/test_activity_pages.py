@@ -1,0 +1,185 @@
+"""Activity pages, the 活动日历 index and where activities appear."""
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from wagtail.models import Page
+from wagtail.test.utils import WagtailPageTestCase
+
+from events.models import (
+    ActivityPage,
+    EventIndexPage,
+    FestivalActivityPage,
+    LecturePage,
+    Lecturer,
+)
+from home.models import CommunityPage, HomePage, HonourIndexPage
+from tests.factories import HomePageFactory, make_site
+
+pytestmark = pytest.mark.django_db
+
+
+class EventTreeRulesTests(WagtailPageTestCase):
+    def test_activities_only_under_the_calendar(self):
+        for model in (ActivityPage, LecturePage, FestivalActivityPage):
+            self.assertAllowedParentPageTypes(model, {EventIndexPage})
+            self.assertCanNotCreateAt(HomePage, model)
+            self.assertCanNotCreateAt(CommunityPage, model)
+        self.assertAllowedParentPageTypes(EventIndexPage, {HomePage})
+        self.assertCanNotCreateAt(HonourIndexPage, EventIndexPage)
+
+
+def test_demo_has_activities_of_every_type():
+    now = timezone.now()
+    soon = now + timedelta(weeks=8)
+    upcoming = [
+        m.objects.live().filter(start__gte=now, start__lte=soon)
+        for m in (ActivityPage, LecturePage, FestivalActivityPage)
+    ]
+    assert sum(qs.count() for qs in upcoming) >= 15
+    assert all(qs.exists() for qs in upcoming)
+    lectures = LecturePage.objects.live().filter(series="先锋讲堂")
+    assert lectures.values("community").distinct().count() >= 4
+    assert all(lecture.lecturer for lecture in lectures)
+    assert ActivityPage.objects.filter(status="cancelled").exists()
+    assert FestivalActivityPage.objects.filter(start__lt=now).exists()
+    assert Lecturer.objects.count() >= 5
+
+
+def test_index_groups_upcoming_by_day_and_hides_past(client):
+    html = client.get("/activities/").content.decode()
+    days = re.findall(r'<h2 class="day__title">([^<]+)</h2>', html)
+    assert len(days) >= 10
+    assert "从老照片看花园路的变化" in html
+    assert "重阳敬老宴" not in html
+    past = client.get("/activities/", {"when": "past"}).content.decode()
+    assert "重阳敬老宴" in past and "中秋做月饼" in past
+    assert "从老照片看花园路的变化" not in past
+
+
+def test_index_filters_by_type_and_community(client):
+    html = client.get("/activities/", {"type": "lecture"}).content.decode()
+    assert "先锋讲堂：好家风里的初心" in html
+    assert "健康义诊进楼院" not in html
+    jiayuan = CommunityPage.objects.get(slug="jiayuan")
+    html = client.get("/activities/", {"community": jiayuan.pk}).content.decode()
+    assert "从老照片看花园路的变化" in html
+    assert "好家风里的初心" not in html
+
+
+def test_index_survives_garbage_filters(client):
+    for params in (
+        {"community": "abc"},
+        {"type": "<script>"},
+        {"page": "-1"},
+        {"when": "x" * 300},
+    ):
+        response = client.get("/activities/", params)
+        assert response.status_code == 200
+        assert "<script>" not in response.content.decode()
+
+
+def test_cancelled_and_postponed_activities_show_the_reason(client):
+    cancelled = ActivityPage.objects.get(slug="lvhang-fenlei")
+    html = client.get(cancelled.url).content.decode()
+    assert "活动已取消" in html and cancelled.status_reason in html
+    postponed = ActivityPage.objects.get(slug="shuimu-zhilv")
+    html = client.get(postponed.url).content.decode()
+    assert "活动延期" in html and postponed.status_reason in html
+
+
+def test_lecture_page_shows_lecturer(client):
+    lecture = LecturePage.objects.get(slug="xianfeng-jiayuan-1")
+    html = client.get(lecture.url).content.decode()
+    assert lecture.lecturer.name in html and lecture.lecturer.bio in html
+    assert lecture.topic in html
+
+
+def test_home_and_community_pages_list_activities(client):
+    home = client.get("/").content.decode()
+    assert "近期活动" in home and 'class="card card--event' in home
+    jiayuan = CommunityPage.objects.get(slug="jiayuan")
+    html = client.get(jiayuan.url).content.decode()
+    assert "从老照片看花园路的变化" in html  # upcoming
+    assert "重阳敬老宴" in html  # past
+
+
+def test_end_before_start_and_missing_reason_are_rejected():
+    start = timezone.now()
+    page = ActivityPage(
+        title="测试", slug="t", start=start, end=start - timedelta(hours=1), venue="x"
+    )
+    with pytest.raises(ValidationError) as exc:
+        page.clean()
+    assert "结束时间必须晚于开始时间" in str(exc.value)
+    page = ActivityPage(
+        title="测试", slug="t", start=start, venue="x", status="cancelled"
+    )
+    with pytest.raises(ValidationError) as exc:
+        page.clean()
+    assert "请填写原因" in str(exc.value)
+
+
+def test_festival_editor_sees_lunar_dates(admin_client):
+    index = EventIndexPage.objects.get()
+    url = reverse(
+        "wagtailadmin_pages:add", args=["events", "festivalactivitypage", index.pk]
+    )
+    html = admin_client.get(url).content.decode()
+    assert "按农历推算" in html and "冬至" in html
+
+
+# Queries for the 活动日历 page, with 10 or with 100 activities (README).
+CALENDAR_QUERIES = 16
+
+
+def build_calendar_site(count, start_index=0):
+    root = Page.get_first_root_node()
+    home = HomePage.objects.filter(slug="qc-events").first()
+    if home is None:
+        home = HomePageFactory(parent=root, slug="qc-events")
+        make_site("events.test", home)
+        home.add_child(instance=EventIndexPage(title="活动日历", slug="activities"))
+    index = EventIndexPage.objects.descendant_of(home).get()
+    base = timezone.make_aware(datetime(2030, 1, 1, 9, 0))
+    for i in range(start_index, start_index + count):
+        model = (ActivityPage, LecturePage, FestivalActivityPage)[i % 3]
+        extra = {}
+        if model is LecturePage:
+            extra = {"topic": "主题", "lecturer": Lecturer.objects.first()}
+        if model is FestivalActivityPage:
+            extra = {"festival": "冬至"}
+        index.add_child(
+            instance=model(
+                title=f"活动{i}",
+                slug=f"e{i}",
+                start=base + timedelta(days=i),
+                venue="社区活动室",
+                community=CommunityPage.objects.first(),
+                **extra,
+            )
+        )
+
+
+def count(client, path):
+    client.get(path, HTTP_HOST="events.test")
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path, HTTP_HOST="events.test")
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.content.decode()
+
+
+def test_calendar_query_count_is_constant(client):
+    build_calendar_site(10)
+    small, html = count(client, "/activities/")
+    assert html.count('class="card card--event') == 10
+    build_calendar_site(90, 10)
+    large, html = count(client, "/activities/")
+    assert html.count('class="card card--event') == 30  # one page of 30
+    assert small == large == CALENDAR_QUERIES
