@@ -22,8 +22,11 @@ from home.blocks import BodyBlock
 from home.models import (
     CARD_RENDITION,
     BasePage,
+    CommunityPage,
     ListingQuerySet,
+    community_field,
     image_field,
+    int_or_none,
     paginate,
     with_image,
 )
@@ -57,14 +60,7 @@ class Lecturer(index.Indexed, models.Model):
     )
     photo = image_field("照片")
     bio = models.TextField("简介", max_length=500, blank=True)
-    community = models.ForeignKey(
-        "home.CommunityPage",
-        verbose_name="所在社区",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="lecturers",
-    )
+    community = community_field("所在社区", "lecturers")
 
     panels = [
         FieldRowPanel([FieldPanel("name"), FieldPanel("title")]),
@@ -106,14 +102,14 @@ class EventIndexPage(BasePage):
         verbose_name = "活动日历"
 
     def get_context(self, request, *args, **kwargs):
-        from home.models import CommunityPage
-
         context = super().get_context(request, *args, **kwargs)
         now = timezone.now()
         past = request.GET.get("when") == "past"
-        community = _int_or_none(request.GET.get("community"))
+        community = int_or_none(request.GET.get("community"))
         kind = request.GET.get("type") or ""
-        kinds = [kind] if kind in dict(EVENT_KINDS) else None
+        if kind not in dict(EVENT_KINDS):
+            kind = ""
+        kinds = [kind] if kind else None
         events = event_listing(
             self.path, now=now, past=past, community=community, kinds=kinds
         )
@@ -127,16 +123,9 @@ class EventIndexPage(BasePage):
             .only("id", "title", "path"),
             kinds=EVENT_KINDS,
             selected_community=community,
-            selected_type=kind if kind in dict(EVENT_KINDS) else "",
+            selected_type=kind,
         )
         return context
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class EventPageQuerySet(ListingQuerySet):
@@ -170,15 +159,7 @@ class EventPage(BasePage):
     venue = models.CharField(
         "地点", max_length=120, help_text="如 甲院社区党群服务中心二楼"
     )
-    community = models.ForeignKey(
-        "home.CommunityPage",
-        verbose_name="所属社区",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="留空表示全街道的活动",
-    )
+    community = community_field("所属社区", "+", help_text="留空表示全街道的活动")
     organiser = models.CharField("主办单位", max_length=80, blank=True)
     cover = image_field("封面图")
     summary = models.TextField(
@@ -394,8 +375,6 @@ def event_listing(
         qs = qs.past(now) if past else qs.upcoming(now)
         if community is not None:
             qs = qs.filter(community_id=community)
-        if model is LecturePage:
-            qs = qs.select_related("lecturer")
         events.extend(qs[:limit] if limit else qs)
     events.sort(key=lambda e: (e.start, e.pk), reverse=past)
     return events[:limit] if limit else events

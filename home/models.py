@@ -43,6 +43,29 @@ def image_field(verbose_name: str, help_text: str = "") -> models.ForeignKey:
     )
 
 
+def community_field(
+    verbose_name: str, related_name: str, help_text: str = ""
+) -> models.ForeignKey:
+    """An optional link to a community; blank means the whole subdistrict."""
+    return models.ForeignKey(
+        "home.CommunityPage",
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name=related_name,
+        help_text=help_text,
+    )
+
+
+def int_or_none(value):
+    """A query-string value as an int, or None when it is missing or not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class ListingQuerySet(PageQuerySet):
     def listed(self, within: str | None = None):
         """Live, public pages, restricted to the tree path ``within`` if given."""
@@ -152,6 +175,7 @@ class HomePage(BasePage):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
+        # events.models imports this module, so import it when first needed.
         from events.models import EventIndexPage, event_listing
 
         context["communities"] = CommunityPage.objects.for_listing(self.path)
@@ -297,7 +321,7 @@ class CommunityPage(BasePage):
         context["gallery"] = self.gallery_images.prefetch_related(
             with_image("image", "fill-480x360|format-webp")
         )
-        from events.models import event_listing
+        from events.models import event_listing  # see HomePage.get_context
 
         context["upcoming_events"] = event_listing(
             self.home_path, community=self.pk, limit=6
@@ -399,7 +423,7 @@ class HonourIndexPage(BasePage):
         years = sorted(
             set(honours.order_by().values_list("year", flat=True)), reverse=True
         )
-        year = _int_or_none(request.GET.get("year"))
+        year = int_or_none(request.GET.get("year"))
         category = request.GET.get("category") or ""
         if year in years:
             honours = honours.filter(year=year)
@@ -418,13 +442,6 @@ class HonourIndexPage(BasePage):
             selected_category=category,
         )
         return context
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class HonourPageQuerySet(ListingQuerySet):
@@ -446,14 +463,7 @@ class HonourPage(BasePage):
     portrait = image_field("照片")
     year = models.PositiveSmallIntegerField("年度", help_text="评选年度，如 2026")
     category = models.CharField("类别", max_length=20, choices=HonourCategory.choices)
-    community = models.ForeignKey(
-        CommunityPage,
-        verbose_name="所在社区",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="honours",
-    )
+    community = community_field("所在社区", "honours")
     citation = models.TextField("颁奖词", max_length=300)
     body = StreamField(BodyBlock(), verbose_name="事迹", blank=True)
 
@@ -518,14 +528,8 @@ class ArticlePage(BasePage):
         help_text="列表和分享卡片上显示，60 字以内为宜",
     )
     body = StreamField(BodyBlock(), verbose_name="正文")
-    community = models.ForeignKey(
-        CommunityPage,
-        verbose_name="相关社区",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="articles",
-        help_text="发在社区页面下的文章会自动填写",
+    community = community_field(
+        "相关社区", "articles", help_text="发在社区页面下的文章会自动填写"
     )
     tags = ClusterTaggableManager("标签", through=ArticlePageTag, blank=True)
 

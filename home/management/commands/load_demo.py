@@ -381,7 +381,7 @@ class Command(BaseCommand):
             lecturers[data["key"]] = lecturer
 
         today = timezone.localdate()
-        models = {
+        page_types = {
             "activity": ActivityPage,
             "lecture": LecturePage,
             "festival": FestivalActivityPage,
@@ -402,7 +402,7 @@ class Command(BaseCommand):
                 timezone.make_aware(datetime.combine(day, time.fromisoformat(t)))
                 for t in data["time"]
             )
-            kind_label = models[data["type"]].kind_label
+            kind_label = page_types[data["type"]].kind_label
             topic = data.get("series") or data.get("festival") or kind_label
             colour = community.brand_color if community else SUBDISTRICT_COLOUR
             fields = {
@@ -433,7 +433,7 @@ class Command(BaseCommand):
                 )
             if data["type"] == "festival":
                 fields["festival"] = data["festival"]
-            self.child(index, models[data["type"]], data["slug"], **fields)
+            self.child(index, page_types[data["type"]], data["slug"], **fields)
 
     def users(self, groups, communities) -> None:
         """Demo accounts: admin (superuser), xuanchuan (街道宣传办) and one editor
