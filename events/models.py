@@ -8,11 +8,14 @@ whose date is suggested from the lunar calendar.
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
 from wagtail.models import Page, PageManager
 from wagtail.search import index
@@ -26,12 +29,12 @@ from home.models import (
     ListingQuerySet,
     community_field,
     image_field,
-    int_or_none,
-    paginate,
     with_image,
 )
 
+from . import recurrence
 from .lunar import Festival, next_festival_date
+from .recurrence import Repeat, WeekdaysField
 
 
 class EventStatus(models.TextChoices):
@@ -82,7 +85,7 @@ class Lecturer(index.Indexed, models.Model):
 register_snippet(Lecturer)
 
 
-class EventIndexPage(BasePage):
+class EventIndexPage(RoutablePageMixin, BasePage):
     """活动日历: upcoming activities grouped by day, filters by community and type,
     and past activities."""
 
@@ -102,30 +105,27 @@ class EventIndexPage(BasePage):
         verbose_name = "活动日历"
 
     def get_context(self, request, *args, **kwargs):
+        from .views import event_index_context
+
         context = super().get_context(request, *args, **kwargs)
-        now = timezone.now()
-        past = request.GET.get("when") == "past"
-        community = int_or_none(request.GET.get("community"))
-        kind = request.GET.get("type") or ""
-        if kind not in dict(EVENT_KINDS):
-            kind = ""
-        kinds = [kind] if kind else None
-        events = event_listing(
-            self.path, now=now, past=past, community=community, kinds=kinds
-        )
-        page_obj = paginate(request, events, self.per_page)
-        context.update(
-            events=page_obj,
-            days=group_by_day(page_obj.object_list),
-            past=past,
-            communities=CommunityPage.objects.live()
-            .order_by("path")
-            .only("id", "title", "path"),
-            kinds=EVENT_KINDS,
-            selected_community=community,
-            selected_type=kind,
-        )
+        context.update(event_index_context(self, request, kwargs.get("month")))
         return context
+
+    @path("")
+    def upcoming(self, request):
+        return self.render(request)
+
+    @path("month/")
+    def month(self, request):
+        from .views import month_view
+
+        return month_view(self, request)
+
+    @path("calendar.ics")
+    def ical(self, request):
+        from .views import index_feed
+
+        return index_feed(self, request)
 
 
 class EventPageQuerySet(ListingQuerySet):
@@ -150,8 +150,12 @@ class EventPageQuerySet(ListingQuerySet):
         ).order_by("-start", "-pk")
 
 
-class EventPage(BasePage):
-    """Abstract base of every activity type: when, where, who, status."""
+class EventPage(RoutablePageMixin, BasePage):
+    """Abstract base of every activity type: when, where, who, status, how often it
+    repeats and how residents sign up. Saving a page with its content (publishing,
+    or creating it in code) rewrites its ``Occurrence`` rows; sign-ups, listings and
+    the calendar work on those. The public routes (sign-up, result, feeds) are in
+    ``events/views.py``."""
 
     start = models.DateTimeField("开始时间")
     end = models.DateTimeField("结束时间", null=True, blank=True)
@@ -182,6 +186,60 @@ class EventPage(BasePage):
         help_text="延期或取消时必填，会显示在页面上",
     )
 
+    # Bumped whenever time, place or status change, so that calendar apps that
+    # subscribed to the feed replace their copy (iCalendar SEQUENCE).
+    ical_sequence = models.PositiveIntegerField(default=0, editable=False)
+
+    # Recurrence (an RRULE subset): daily or weekly, until a date or N times.
+    repeat = models.CharField(
+        "重复", max_length=10, choices=Repeat.choices, blank=True, default=""
+    )
+    repeat_weekdays = WeekdaysField("每周的哪几天", help_text="每周重复时选择")
+    repeat_until = models.DateField(
+        "重复到哪天为止", null=True, blank=True, help_text="与“重复次数”二选一"
+    )
+    repeat_count = models.PositiveSmallIntegerField(
+        "重复次数",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(recurrence.MAX_OCCURRENCES)],
+    )
+    excluded_dates = models.TextField(
+        "停课日期",
+        blank=True,
+        help_text="这些日期不举办，每行一个，如 2027-01-28",
+    )
+
+    # Sign-ups (报名)
+    registration_required = models.BooleanField(
+        "需要报名",
+        default=False,
+        help_text="勾选后页面上显示报名表，居民报名后得到报名码和签到二维码",
+    )
+    capacity = models.PositiveIntegerField(
+        "名额（人）",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="按人数计算；重复活动为每一场的名额；留空表示不限",
+    )
+    max_party_size = models.PositiveSmallIntegerField(
+        "每份报名最多几人",
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    waitlist_enabled = models.BooleanField(
+        "名额满后可候补",
+        default=True,
+        help_text="有人取消时，候补的居民按顺序自动递补",
+    )
+    registration_opens = models.DateTimeField(
+        "报名开始时间", null=True, blank=True, help_text="留空表示发布后即可报名"
+    )
+    registration_closes = models.DateTimeField(
+        "报名截止时间", null=True, blank=True, help_text="留空表示活动开始时截止"
+    )
+
     time_panels = [
         FieldRowPanel([FieldPanel("start"), FieldPanel("end")]),
         FieldPanel("all_day"),
@@ -191,6 +249,35 @@ class EventPage(BasePage):
     status_panels = [
         MultiFieldPanel(
             [FieldPanel("status"), FieldPanel("status_reason")], heading="状态"
+        )
+    ]
+    repeat_panels = [
+        MultiFieldPanel(
+            [
+                FieldPanel("repeat"),
+                FieldPanel("repeat_weekdays"),
+                FieldRowPanel([FieldPanel("repeat_until"), FieldPanel("repeat_count")]),
+                FieldPanel("excluded_dates"),
+            ],
+            heading="重复活动",
+            classname="collapsed",
+        )
+    ]
+    registration_panels = [
+        MultiFieldPanel(
+            [
+                HelpPanel(template="events/panels/registration_counts.html"),
+                FieldPanel("registration_required"),
+                FieldRowPanel([FieldPanel("capacity"), FieldPanel("max_party_size")]),
+                FieldPanel("waitlist_enabled"),
+                FieldRowPanel(
+                    [
+                        FieldPanel("registration_opens"),
+                        FieldPanel("registration_closes"),
+                    ]
+                ),
+            ],
+            heading="报名",
         )
     ]
     description_panels = [
@@ -223,8 +310,102 @@ class EventPage(BasePage):
             errors["status_reason"] = (
                 "活动延期或取消时，请填写原因，居民会在页面上看到。"
             )
+        if self.repeat:
+            if self.repeat_until and self.repeat_count:
+                errors["repeat_count"] = "“重复到哪天为止”和“重复次数”只填一个。"
+            elif not (self.repeat_until or self.repeat_count):
+                errors["repeat_until"] = "重复活动请填写“重复到哪天为止”或“重复次数”。"
+            elif (
+                self.repeat_until
+                and self.start
+                and self.repeat_until < timezone.localdate(self.start)
+            ):
+                errors["repeat_until"] = "截止日期不能早于第一次活动的日期。"
+        try:
+            recurrence.parse_dates(self.excluded_dates)
+        except ValueError as error:
+            errors["excluded_dates"] = str(error)
+        if (
+            self.registration_opens
+            and self.registration_closes
+            and self.registration_closes <= self.registration_opens
+        ):
+            errors["registration_closes"] = "报名截止时间必须晚于报名开始时间。"
+        if self.capacity and self.pk:
+            from .occurrences import most_confirmed
+
+            taken = most_confirmed(self)
+            if taken > self.capacity:
+                errors["capacity"] = (
+                    f"已有一场活动确认报名 {taken} 人，名额不能少于 {taken}。"
+                    "如需减少，请先在报名管理中取消部分报名。"
+                )
         if errors:
             raise ValidationError(errors)
+
+    SEQUENCE_FIELDS = (
+        "start",
+        "end",
+        "all_day",
+        "venue",
+        "status",
+        "repeat",
+        "repeat_weekdays",
+        "repeat_until",
+        "repeat_count",
+        "excluded_dates",
+        "title",
+    )
+
+    def save(self, *args, **kwargs):
+        if self.pk and kwargs.get("update_fields") is None:
+            stored = (
+                type(self)
+                .objects.filter(pk=self.pk)
+                .values("ical_sequence", *self.SEQUENCE_FIELDS)
+                .first()
+            )
+            if stored:
+                sequence = stored.pop("ical_sequence")
+                stored["repeat_weekdays"] = WeekdaysField._as_list(
+                    stored["repeat_weekdays"]
+                )
+                changed = any(
+                    getattr(self, field) != value for field, value in stored.items()
+                )
+                self.ical_sequence = sequence + 1 if changed else sequence
+        super().save(*args, **kwargs)
+        # A full save carries the page's content (publishing a revision, creating
+        # the page); saving a draft only touches a few bookkeeping fields.
+        if kwargs.get("update_fields") is None and self.live:
+            from .occurrences import sync_occurrences
+
+            sync_occurrences(self)
+
+    @property
+    def excluded_date_list(self):
+        try:
+            return recurrence.parse_dates(self.excluded_dates)
+        except ValueError:
+            return []
+
+    def schedule(self) -> list[recurrence.Slot]:
+        """Every occurrence of this page's schedule (one for a one-off activity)."""
+        return recurrence.expand(
+            self.start,
+            self.end,
+            repeat=self.repeat,
+            weekdays=self.repeat_weekdays,
+            until=self.repeat_until,
+            count=self.repeat_count,
+            excluded=self.excluded_date_list,
+        )
+
+    @property
+    def repeat_description(self) -> str:
+        return recurrence.describe(
+            self.repeat, self.repeat_weekdays, self.repeat_until, self.repeat_count
+        )
 
     @property
     def is_cancelled(self) -> bool:
@@ -236,16 +417,53 @@ class EventPage(BasePage):
 
     def has_ended(self, now=None) -> bool:
         now = now or timezone.now()
-        return (self.end or self.start) < now
+        last = self.schedule()[-1]
+        return (last.end or last.start) < now
 
     @property
     def local_start(self) -> datetime:
         return timezone.localtime(self.start)
 
     def get_context(self, request, *args, **kwargs):
+        from .views import event_page_context
+
         context = super().get_context(request, *args, **kwargs)
-        context["has_ended"] = self.has_ended()
+        context.update(event_page_context(self, request, kwargs.get("form")))
         return context
+
+    @path("")
+    def detail(self, request):
+        return self.render(request)
+
+    @path("signup/")
+    def signup(self, request):
+        from .views import signup
+
+        return signup(self, request)
+
+    @path("r/<str:token>/")
+    def registration(self, request, token):
+        from .views import registration_result
+
+        return registration_result(self, request, token)
+
+    @path("r/<str:token>/cancel/")
+    def cancel_registration(self, request, token):
+        from .views import registration_cancel
+
+        return registration_cancel(self, request, token)
+
+    @path("r/<str:token>/qr.svg")
+    def registration_qr(self, request, token):
+        from .views import registration_qr
+
+        return registration_qr(self, request, token)
+
+    @path("calendar.ics")
+    def ical(self, request):
+        from .views import event_feed
+
+        return event_feed(self, request)
 
 
 class ActivityPage(EventPage):
@@ -254,7 +472,9 @@ class ActivityPage(EventPage):
     content_panels = (
         Page.content_panels
         + EventPage.time_panels
+        + EventPage.repeat_panels
         + EventPage.description_panels
+        + EventPage.registration_panels
         + EventPage.status_panels
     )
     kind = "activity"
@@ -299,7 +519,9 @@ class LecturePage(EventPage):
             FieldPanel("topic"),
         ]
         + EventPage.time_panels
+        + EventPage.repeat_panels
         + EventPage.description_panels
+        + EventPage.registration_panels
         + EventPage.status_panels
     )
     search_fields = EventPage.search_fields + [
@@ -331,7 +553,9 @@ class FestivalActivityPage(EventPage):
             HelpPanel(template="events/panels/festival_dates.html", heading="节日日期"),
         ]
         + EventPage.time_panels
+        + EventPage.repeat_panels
         + EventPage.description_panels
+        + EventPage.registration_panels
         + EventPage.status_panels
     )
     search_fields = EventPage.search_fields + [index.SearchField("festival")]
@@ -354,35 +578,174 @@ EVENT_MODELS = (ActivityPage, LecturePage, FestivalActivityPage)
 EVENT_KINDS = [(model.kind, model.kind_label) for model in EVENT_MODELS]
 
 
-def event_listing(
-    within: str,
-    *,
-    now=None,
-    past=False,
-    community: int | None = None,
-    kinds: list[str] | None = None,
-    limit: int | None = None,
-) -> list[EventPage]:
-    """Activities of every type under the tree path ``within``, in date order
-    (past ones newest first), optionally of one community and of some kinds.
-    One query per type plus its prefetches, however many activities there are."""
-    now = now or timezone.now()
-    events = []
-    for model in EVENT_MODELS:
-        if kinds and model.kind not in kinds:
-            continue
-        qs = model.objects.for_listing(within)
-        qs = qs.past(now) if past else qs.upcoming(now)
-        if community is not None:
-            qs = qs.filter(community_id=community)
-        events.extend(qs[:limit] if limit else qs)
-    events.sort(key=lambda e: (e.start, e.pk), reverse=past)
-    return events[:limit] if limit else events
+class Occurrence(models.Model):
+    """One date of an activity: the only one for a one-off activity, one per date of
+    a recurring one. Written from the page's schedule when the page is saved with
+    its content (see ``events/occurrences.py``); sign-ups belong to an occurrence.
+
+    ``taken`` counts the people confirmed; the registration service keeps it in step
+    with the registrations while holding this row's lock, and a check constraint
+    makes overselling impossible even for code that forgets to lock."""
+
+    page = models.ForeignKey(
+        "wagtailcore.Page", on_delete=models.CASCADE, related_name="occurrences"
+    )
+    start = models.DateTimeField("开始时间", db_index=True)
+    end = models.DateTimeField("结束时间", null=True, blank=True)
+    all_day = models.BooleanField(default=False)
+    cancelled = models.BooleanField(
+        "本场取消", default=False, help_text="停课日期，或已从日程中删除但有报名"
+    )
+    # Copied from the page so that listings and filters need no join per type.
+    kind = models.CharField(max_length=10, choices=EVENT_KINDS)
+    community = models.ForeignKey(
+        CommunityPage,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    capacity = models.PositiveIntegerField("名额", null=True, blank=True)
+    taken = models.PositiveIntegerField("已确认人数", default=0)
+
+    class Meta:
+        verbose_name = "活动场次"
+        verbose_name_plural = "活动场次"
+        ordering = ["start", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "start"], name="occurrence_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(capacity__isnull=True)
+                | models.Q(taken__lte=models.F("capacity")),
+                name="occurrence_never_oversold",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.page.title} {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
+
+    @property
+    def local_start(self) -> datetime:
+        return timezone.localtime(self.start)
+
+    @property
+    def local_end(self) -> datetime | None:
+        return timezone.localtime(self.end) if self.end else None
+
+    @property
+    def seats_left(self) -> int | None:
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.capacity is not None and self.taken >= self.capacity
+
+    def has_ended(self, now=None) -> bool:
+        return (self.end or self.start) < (now or timezone.now())
 
 
-def group_by_day(events) -> list[tuple]:
-    """[(date, [events that start that day]), …] in local time."""
-    days: dict = {}
-    for event in events:
-        days.setdefault(event.local_start.date(), []).append(event)
-    return list(days.items())
+class RegistrationStatus(models.TextChoices):
+    CONFIRMED = "confirmed", "已报名"
+    WAITLISTED = "waitlisted", "候补"
+    CANCELLED = "cancelled", "已取消"
+
+
+ACTIVE_STATUSES = [RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED]
+
+
+class Registration(models.Model):
+    """A resident's sign-up for one occurrence. Created, cancelled, promoted and
+    checked in only by ``events/registration.py``."""
+
+    page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name="活动",
+        on_delete=models.CASCADE,
+        related_name="registrations",
+    )
+    occurrence = models.ForeignKey(
+        Occurrence,
+        verbose_name="场次",
+        on_delete=models.CASCADE,
+        related_name="registrations",
+    )
+    name = models.CharField("姓名", max_length=30)
+    phone = models.CharField("手机号", max_length=11, db_index=True)
+    party_size = models.PositiveSmallIntegerField(
+        "人数", default=1, validators=[MinValueValidator(1)]
+    )
+    household = models.CharField("所在社区/楼院", max_length=60, blank=True)
+    note = models.CharField("备注", max_length=200, blank=True)
+    status = models.CharField("状态", max_length=10, choices=RegistrationStatus.choices)
+    code = models.CharField("报名码", max_length=8, unique=True)
+    token = models.CharField(max_length=43, unique=True, editable=False)
+    created_at = models.DateTimeField("报名时间", default=timezone.now)
+    consented_at = models.DateTimeField("同意隐私说明时间", null=True)
+    promoted_at = models.DateTimeField("候补转正时间", null=True, blank=True)
+    cancelled_at = models.DateTimeField("取消时间", null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="取消人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="空表示居民自己取消",
+    )
+    checked_in_at = models.DateTimeField("签到时间", null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="签到人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "报名"
+        verbose_name_plural = "报名"
+        ordering = ["occurrence", "created_at", "pk"]
+        permissions = [("view_personal_data", "查看报名人姓名和手机号")]
+        indexes = [models.Index(fields=["occurrence", "status", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["occurrence", "phone"],
+                condition=models.Q(status__in=ACTIVE_STATUSES),
+                name="registration_one_active_per_phone",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(party_size__gte=1), name="registration_party_size"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.masked_name} {self.masked_phone}"
+
+    @property
+    def masked_phone(self) -> str:
+        from .registration import mask_phone
+
+        return mask_phone(self.phone)
+
+    @property
+    def masked_name(self) -> str:
+        from .registration import mask_name
+
+        return mask_name(self.name)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == RegistrationStatus.CONFIRMED
+
+    @property
+    def is_waitlisted(self) -> bool:
+        return self.status == RegistrationStatus.WAITLISTED

@@ -176,10 +176,11 @@ class HomePage(BasePage):
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         # events.models imports this module, so import it when first needed.
-        from events.models import EventIndexPage, event_listing
+        from events.models import EventIndexPage
+        from events.occurrences import occurrence_listing
 
         context["communities"] = CommunityPage.objects.for_listing(self.path)
-        context["events"] = event_listing(self.path, limit=4)
+        context["events"] = occurrence_listing(self.path, limit=4)
         context["event_index"] = (
             EventIndexPage.objects.live().descendant_of(self).first()
         )
@@ -321,12 +322,12 @@ class CommunityPage(BasePage):
         context["gallery"] = self.gallery_images.prefetch_related(
             with_image("image", "fill-480x360|format-webp")
         )
-        from events.models import event_listing  # see HomePage.get_context
+        from events.occurrences import occurrence_listing  # see HomePage
 
-        context["upcoming_events"] = event_listing(
+        context["upcoming_events"] = occurrence_listing(
             self.home_path, community=self.pk, limit=6
         )
-        context["past_events"] = event_listing(
+        context["past_events"] = occurrence_listing(
             self.home_path, community=self.pk, past=True, limit=3
         )
         context["honours"] = HonourPage.objects.for_listing(self.home_path).filter(

@@ -4,10 +4,12 @@
 import datetime
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 from wagtail.images import get_image_model
 from wagtail.models import Site
 
+from events import models as event_models
 from home import models
 
 
@@ -108,6 +110,48 @@ class StandardPageFactory(PageFactory):
         model = models.StandardPage
 
     title = factory.Sequence(lambda n: f"普通页面{n}")
+
+
+class EventIndexPageFactory(PageFactory):
+    class Meta:
+        model = event_models.EventIndexPage
+
+    title = "活动日历"
+
+
+def _in_days(days: int, hour: int = 9):
+    day = timezone.localdate() + datetime.timedelta(days=days)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+class ActivityPageFactory(PageFactory):
+    """A one-off activity three days from now, 9:00–11:00; pass
+    ``registration_required=True, capacity=…`` for sign-ups."""
+
+    class Meta:
+        model = event_models.ActivityPage
+
+    title = factory.Sequence(lambda n: f"活动{n}")
+    start = factory.LazyFunction(lambda: _in_days(3))
+    end = factory.LazyAttribute(lambda o: o.start + datetime.timedelta(hours=2))
+    venue = "社区活动室"
+    summary = "活动简介"
+
+
+class LecturePageFactory(ActivityPageFactory):
+    class Meta:
+        model = event_models.LecturePage
+
+    title = factory.Sequence(lambda n: f"讲堂{n}")
+    topic = "讲堂主题"
+
+
+class FestivalActivityPageFactory(ActivityPageFactory):
+    class Meta:
+        model = event_models.FestivalActivityPage
+
+    title = factory.Sequence(lambda n: f"节日活动{n}")
+    festival = "中秋"
 
 
 def make_site(hostname: str, root_page) -> Site:

@@ -1,0 +1,104 @@
+"""The resident's sign-up form. It only checks the shape of the input; the rules
+(seats, window, duplicates) belong to ``events/registration.py``."""
+
+from django import forms
+from django.utils import timezone
+
+from .registration import SignUpError, normalise_phone
+
+
+class SignUpForm(forms.Form):
+    occurrence = forms.TypedChoiceField(
+        label="场次", coerce=int, error_messages={"required": "请选择要报名的场次。"}
+    )
+    name = forms.CharField(
+        label="姓名",
+        max_length=30,
+        error_messages={
+            "required": "请填写姓名。",
+            "max_length": "姓名最多 30 个字。",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    phone = forms.CharField(
+        label="手机号",
+        max_length=20,
+        error_messages={
+            "required": "请填写手机号。",
+            "max_length": "请填写正确的 11 位手机号码。",
+        },
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "tel",
+                "autocomplete": "tel",
+                "placeholder": "11 位手机号",
+            }
+        ),
+    )
+    party_size = forms.TypedChoiceField(label="人数", coerce=int, initial=1)
+    household = forms.CharField(
+        label="所在社区/楼院",
+        max_length=60,
+        required=False,
+        help_text="选填，如 甲院 3 号楼",
+        error_messages={"max_length": "最多 60 个字。"},
+    )
+    note = forms.CharField(
+        label="备注",
+        max_length=200,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"max_length": "备注最多 200 个字。"},
+    )
+    consent = forms.BooleanField(
+        label="我已阅读并同意隐私说明",
+        error_messages={"required": "请阅读隐私说明并勾选同意，才能报名。"},
+    )
+    # A field people never see; simple bots fill every field they find.
+    website = forms.CharField(required=False, label="网址（请勿填写）")
+
+    def __init__(self, *args, page, occurrences, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.page = page
+        self.fields["occurrence"].choices = [
+            (o.pk, _occurrence_label(o, page)) for o in occurrences
+        ]
+        if len(occurrences) == 1:
+            self.fields["occurrence"].initial = occurrences[0].pk
+            self.fields["occurrence"].widget = forms.HiddenInput()
+        else:
+            self.fields["occurrence"].widget = forms.RadioSelect()
+        self.fields["party_size"].choices = [
+            (n, f"{n} 人") for n in range(1, page.max_party_size + 1)
+        ]
+        self.fields["party_size"].error_messages["invalid_choice"] = (
+            f"人数请在 1 到 {page.max_party_size} 之间选择。"
+        )
+        self.fields["occurrence"].error_messages["invalid_choice"] = (
+            "这一场不能报名了，请选择其他场次。"
+        )
+
+    def clean_phone(self):
+        try:
+            return normalise_phone(self.cleaned_data["phone"])
+        except SignUpError as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean_website(self):
+        if self.cleaned_data.get("website"):
+            raise forms.ValidationError("提交失败，请刷新页面后重试。")
+        return ""
+
+
+def _occurrence_label(occurrence, page) -> str:
+    start = timezone.localtime(occurrence.start)
+    text = f"{start.month}月{start.day}日 周{'一二三四五六日'[start.weekday()]}"
+    if not page.all_day:
+        text += f" {start:%H:%M}"
+    if occurrence.capacity is not None:
+        left = occurrence.seats_left
+        if left:
+            text += f"（剩余 {left} 个名额）"
+        else:
+            text += "（已满，可候补）" if page.waitlist_enabled else "（已满）"
+    return text

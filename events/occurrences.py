@@ -1,0 +1,186 @@
+"""Occurrences: the dated rows behind listings, the calendar and sign-ups.
+
+``sync_occurrences`` rewrites a page's rows from its schedule; ``occurrence_listing``
+lists them for the index, the month view, community pages and the home page with a
+fixed number of queries: one for the occurrences (plus one to count them when
+paginated) and one per activity type for the pages, with their cover renditions.
+"""
+
+import calendar
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from .models import ACTIVE_STATUSES, EVENT_MODELS, Occurrence, Registration
+
+
+@transaction.atomic
+def sync_occurrences(page) -> None:
+    """Make the page's Occurrence rows match its schedule.
+
+    A one-off activity keeps its single row when its time changes, so its sign-ups
+    follow it. A recurring one is matched date by date. Rows no longer in the
+    schedule (or on an excluded date) are deleted when nobody signed up, otherwise
+    kept and marked cancelled so that those residents can still see their sign-up.
+    """
+    slots = page.schedule()
+    existing = list(Occurrence.objects.filter(page_id=page.pk).order_by("start"))
+    common = {
+        "kind": page.kind,
+        "community_id": page.community_id,
+        "capacity": page.capacity if page.registration_required else None,
+        "all_day": page.all_day,
+    }
+    if not page.repeat and len(existing) <= 1:
+        matches = {0: existing[0]} if existing else {}
+    else:
+        by_date = {timezone.localdate(o.start): o for o in existing}
+        matches = {}
+        for i, slot in enumerate(slots):
+            row = by_date.get(timezone.localdate(slot.start))
+            if row is not None:
+                matches[i] = row
+    kept = set()
+    with_signups = set(
+        Registration.objects.filter(occurrence__page_id=page.pk)
+        .values_list("occurrence_id", flat=True)
+        .distinct()
+    )
+    for i, slot in enumerate(slots):
+        row = matches.get(i)
+        if row is None:
+            if slot.excluded:
+                continue
+            row = Occurrence(page_id=page.pk, start=slot.start, taken=0)
+        row.start, row.end, row.cancelled = slot.start, slot.end, slot.excluded
+        for field, value in common.items():
+            setattr(row, field, value)
+        if row.capacity is not None and row.taken > row.capacity:
+            # Validation refuses this in the editor; code that saves directly
+            # keeps the seats already given.
+            row.capacity = row.taken
+        if slot.excluded and row.pk and row.pk not in with_signups:
+            continue  # deleted below
+        row.save()
+        kept.add(row.pk)
+    stale = [o for o in existing if o.pk not in kept]
+    for row in stale:
+        if row.pk in with_signups:
+            row.cancelled = True
+            row.save(update_fields=["cancelled"])
+        else:
+            row.delete()
+
+
+def most_confirmed(page) -> int:
+    """The largest number of people confirmed for any occurrence of the page."""
+    return (
+        Occurrence.objects.filter(page_id=page.pk).aggregate(m=Max("taken"))["m"] or 0
+    )
+
+
+def listed_occurrences(
+    within: str,
+    *,
+    now=None,
+    past: bool = False,
+    community: int | None = None,
+    kinds: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+):
+    """Occurrences of live activity pages under the tree path ``within``, in date
+    order (past ones newest first). A queryset: slice or paginate it, then call
+    ``attach_events``."""
+    now = now or timezone.now()
+    qs = Occurrence.objects.filter(
+        page__path__startswith=within, page__live=True, cancelled=False
+    )
+    if start is not None or end is not None:
+        if start is not None:
+            qs = qs.filter(start__gte=start)
+        if end is not None:
+            qs = qs.filter(start__lt=end)
+        qs = qs.order_by("start", "pk")
+    elif past:
+        qs = qs.filter(Q(end__lt=now) | Q(end__isnull=True, start__lt=now))
+        qs = qs.order_by("-start", "-pk")
+    else:
+        qs = qs.filter(Q(end__gte=now) | Q(end__isnull=True, start__gte=now))
+        qs = qs.order_by("start", "pk")
+    if community is not None:
+        qs = qs.filter(community_id=community)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return qs
+
+
+def attach_events(occurrences) -> list[Occurrence]:
+    """Give every occurrence its specific page as ``.event``: one query per activity
+    type present (with community and cover renditions), whatever the number."""
+    occurrences = list(occurrences)
+    ids_by_kind = defaultdict(set)
+    for occurrence in occurrences:
+        ids_by_kind[occurrence.kind].add(occurrence.page_id)
+    pages = {}
+    for model in EVENT_MODELS:
+        ids = ids_by_kind.get(model.kind)
+        if ids:
+            pages.update(
+                (p.pk, p) for p in model.objects.for_listing().filter(pk__in=ids)
+            )
+    result = []
+    for occurrence in occurrences:
+        occurrence.event = pages.get(occurrence.page_id)
+        if occurrence.event is not None:
+            result.append(occurrence)
+    return result
+
+
+def occurrence_listing(within: str, *, limit: int | None = None, **filters):
+    """``listed_occurrences`` with their pages attached (for short lists)."""
+    qs = listed_occurrences(within, **filters)
+    return attach_events(qs[:limit] if limit else qs)
+
+
+def group_by_day(occurrences) -> list[tuple]:
+    """[(date, [occurrences that start that day]), …] in local time."""
+    days: dict = {}
+    for occurrence in occurrences:
+        days.setdefault(occurrence.local_start.date(), []).append(occurrence)
+    return list(days.items())
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    first = month.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return (
+        timezone.make_aware(datetime.combine(first, time.min)),
+        timezone.make_aware(datetime.combine(following, time.min)),
+    )
+
+
+def month_grid(month: date, occurrences) -> list[list[tuple[date, list]]]:
+    """Weeks (Monday first) of (day, [occurrences]) covering the month."""
+    by_day = dict(group_by_day(occurrences))
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(
+        month.year, month.month
+    )
+    return [[(day, by_day.get(day, [])) for day in week] for week in weeks]
+
+
+def active_counts(occurrence_ids) -> dict:
+    """{occurrence_id: {"waitlisted": n, "checked_in": n}} for the staff views."""
+    counts = defaultdict(lambda: {"waitlisted": 0, "checked_in": 0})
+    rows = Registration.objects.filter(
+        occurrence_id__in=occurrence_ids, status__in=ACTIVE_STATUSES
+    ).values_list("occurrence_id", "status", "party_size", "checked_in_at")
+    for occurrence_id, status, size, checked_in_at in rows:
+        if status == "waitlisted":
+            counts[occurrence_id]["waitlisted"] += size
+        if checked_in_at:
+            counts[occurrence_id]["checked_in"] += size
+    return counts

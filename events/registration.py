@@ -1,0 +1,411 @@
+"""The sign-up service: the only code that creates, cancels, promotes or checks in a
+``Registration``.
+
+Never oversold. Every change to an occurrence's seats happens inside one
+transaction that first takes the occurrence's lock:
+
+- PostgreSQL: ``SELECT … FOR UPDATE`` on the occurrence row, with ``lock_timeout``
+  so that a resident waits at most ``LOCK_TIMEOUT`` seconds.
+- SQLite: ``select_for_update`` does nothing there, but the project opens every
+  transaction with ``BEGIN IMMEDIATE`` (see ``portal/settings/base.py``), which takes
+  the database's write lock before the first read; ``busy_timeout`` bounds the wait.
+
+Holding the lock, the service re-counts the confirmed people from the registrations
+(it does not trust a number read earlier), then moves the occurrence's ``taken``
+counter with a conditional ``UPDATE … WHERE taken + n <= capacity`` whose row count
+decides between 已报名 and 候补. The ``occurrence_never_oversold`` check constraint
+backs this up, and a partial unique constraint keeps one active sign-up per phone
+per occurrence. A lock that cannot be had raises ``TryAgain``; the view then shows
+the form again with the input kept.
+"""
+
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from .models import (
+    ACTIVE_STATUSES,
+    Occurrence,
+    Registration,
+    RegistrationStatus,
+)
+
+LOCK_TIMEOUT = 4  # seconds a sign-up waits for the occurrence's lock
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
+CODE_LENGTH = 6
+PHONE_RE = re.compile(r"1[3-9]\d{9}")
+
+
+class SignUpError(Exception):
+    """A sign-up or cancellation refused for a reason the resident can act on.
+    ``message`` is shown as is; ``field`` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class TryAgain(Exception):
+    """The occurrence's lock could not be had in time; nothing was stored."""
+
+
+@dataclass
+class SignUpResult:
+    registration: Registration
+    created: bool
+
+
+# ---------------------------------------------------------------------------
+# Personal data helpers
+# ---------------------------------------------------------------------------
+
+
+def normalise_phone(raw: str) -> str:
+    """A mainland mobile number as 11 digits. Spaces, dashes, dots, brackets and a
+    +86 / 0086 / 86 prefix are tolerated. Raises SignUpError otherwise."""
+    text = (raw or "").strip()
+    text = text.translate(str.maketrans("０１２３４５６７８９＋", "0123456789+"))
+    digits = re.sub(r"[\s\-–—.()（）]", "", text)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not PHONE_RE.fullmatch(digits):
+        raise SignUpError("请填写正确的 11 位手机号码，如 138 0000 1234。", "phone")
+    return digits
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234."""
+    if len(phone or "") != 11:
+        return "***"
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    """张* / 欧阳** : the family name's first character only."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 1)
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(raw: str) -> str:
+    """A code as typed at the door: upper case, spaces and dashes removed."""
+    return re.sub(r"[\s\-]", "", (raw or "")).upper()
+
+
+# ---------------------------------------------------------------------------
+# Locking
+# ---------------------------------------------------------------------------
+
+
+def _lock(occurrence_id: int) -> Occurrence:
+    """Lock and return the occurrence; call inside ``transaction.atomic``."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT * 1000)}ms'")
+    return Occurrence.objects.select_for_update().get(pk=occurrence_id)
+
+
+def _is_lock_timeout(error: OperationalError) -> bool:
+    text = str(error).lower()
+    return (
+        "locked" in text  # SQLite: database is locked
+        or "lock timeout" in text  # PostgreSQL: canceling statement due to lock timeout
+        or getattr(getattr(error, "__cause__", None), "sqlstate", "") == "55P03"
+    )
+
+
+def _confirmed_people(occurrence_id: int) -> int:
+    return (
+        Registration.objects.filter(
+            occurrence_id=occurrence_id, status=RegistrationStatus.CONFIRMED
+        ).aggregate(n=Sum("party_size"))["n"]
+        or 0
+    )
+
+
+def _claim(occurrence: Occurrence, people: int) -> bool:
+    """Re-count the confirmed people and, if ``people`` more still fit, move the
+    counter. The UPDATE's row count decides. Call while holding the lock."""
+    confirmed = _confirmed_people(occurrence.pk)
+    if occurrence.taken != confirmed:
+        Occurrence.objects.filter(pk=occurrence.pk).update(taken=confirmed)
+    rows = Occurrence.objects.filter(pk=occurrence.pk)
+    if occurrence.capacity is not None:
+        rows = rows.filter(taken__lte=occurrence.capacity - people)
+    return rows.update(taken=F("taken") + people) == 1
+
+
+# ---------------------------------------------------------------------------
+# Sign-up window
+# ---------------------------------------------------------------------------
+
+
+def closed_reason(page, occurrence: Occurrence, now=None) -> str:
+    """Why this occurrence takes no sign-ups now ("" when it does)."""
+    now = now or timezone.now()
+    if not page.registration_required:
+        return "本活动无需报名，直接到场参加即可。"
+    if not page.live:
+        return "活动页面已下线，不能报名。"
+    if page.status == "cancelled":
+        return "活动已取消，不能报名。"
+    if occurrence.cancelled:
+        return "这一场已取消，不能报名。"
+    if occurrence.page_id != page.pk:
+        return "报名的场次不属于本活动。"
+    if page.registration_opens and now < page.registration_opens:
+        opens = timezone.localtime(page.registration_opens)
+        return f"报名将于 {opens:%-m月%-d日 %H:%M} 开始。"
+    closes = page.registration_closes or occurrence.start
+    if now >= min(closes, occurrence.start):
+        return "报名已截止。"
+    return ""
+
+
+# ---------------------------------------------------------------------------
+# The operations
+# ---------------------------------------------------------------------------
+
+
+def sign_up(
+    page,
+    occurrence_id: int,
+    *,
+    name: str,
+    phone: str,
+    party_size: int = 1,
+    household: str = "",
+    note: str = "",
+    now=None,
+) -> SignUpResult:
+    """Sign a resident up for one occurrence: 已报名 while seats last, then 候补 if
+    the activity keeps a waitlist. Resubmitting the same name and phone returns the
+    existing sign-up. Raises SignUpError (nothing stored) or TryAgain."""
+    now = now or timezone.now()
+    name = " ".join((name or "").split())
+    if not name:
+        raise SignUpError("请填写姓名。", "name")
+    if len(name) > 30:
+        raise SignUpError("姓名最多 30 个字。", "name")
+    phone = normalise_phone(phone)
+    if not isinstance(party_size, int) or party_size < 1:
+        raise SignUpError("人数至少为 1。", "party_size")
+    if party_size > page.max_party_size:
+        raise SignUpError(
+            f"每份报名最多 {page.max_party_size} 人，人多请分开报名。", "party_size"
+        )
+    household = (household or "").strip()[:60]
+    note = (note or "").strip()[:200]
+
+    try:
+        with transaction.atomic():
+            try:
+                occurrence = _lock(occurrence_id)
+            except Occurrence.DoesNotExist:
+                raise SignUpError("请选择要报名的场次。", "occurrence") from None
+            reason = closed_reason(page, occurrence, now)
+            if reason:
+                raise SignUpError(reason)
+            existing = Registration.objects.filter(
+                occurrence=occurrence, phone=phone, status__in=ACTIVE_STATUSES
+            ).first()
+            if existing is not None:
+                if existing.name == name:
+                    return SignUpResult(existing, created=False)
+                raise SignUpError(
+                    "这个手机号已经报名了这一场。如需更改，请先用报名结果页上的"
+                    "链接取消原报名。",
+                    "phone",
+                )
+            if _claim(occurrence, party_size):
+                status = RegistrationStatus.CONFIRMED
+            elif page.waitlist_enabled:
+                status = RegistrationStatus.WAITLISTED
+            else:
+                left = occurrence.capacity - _confirmed_people(occurrence.pk)
+                raise SignUpError(
+                    f"名额已满（剩余 {max(left, 0)} 个名额），本活动不设候补。",
+                    "party_size" if left > 0 else None,
+                )
+            registration = _create(
+                page_id=page.pk,
+                occurrence=occurrence,
+                name=name,
+                phone=phone,
+                party_size=party_size,
+                household=household,
+                note=note,
+                status=status,
+                created_at=now,
+                consented_at=now,
+            )
+    except OperationalError as error:
+        if _is_lock_timeout(error):
+            raise TryAgain() from error
+        raise
+    return SignUpResult(registration, created=True)
+
+
+def _create(**fields) -> Registration:
+    """Insert with a fresh code and token; a code collision (1 in 10⁹) retries."""
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Registration.objects.create(
+                    code=new_code(), token=secrets.token_urlsafe(32), **fields
+                )
+        except IntegrityError:
+            if Registration.objects.filter(
+                occurrence=fields["occurrence"],
+                phone=fields["phone"],
+                status__in=ACTIVE_STATUSES,
+            ).exists():
+                raise
+    raise RuntimeError("could not generate a unique registration code")
+
+
+ERASED_NAME = "（已删除）"
+
+
+def cancel(
+    registration_id: int, *, user=None, erase: bool = False, now=None
+) -> list[Registration]:
+    """Cancel a sign-up (by the resident when ``user`` is None, else by staff) and
+    promote waitlisted people in order while seats allow. Returns those promoted.
+    With ``erase`` the resident's name, phone and notes are removed as well (the
+    count stays). Cancelling an already cancelled sign-up changes nothing except
+    that it can still be erased."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            registration = Registration.objects.get(pk=registration_id)
+            occurrence = _lock(registration.occurrence_id)
+            registration.refresh_from_db()
+            if erase:
+                erase_personal_data(registration)
+            if not registration.is_active:
+                return []
+            was_confirmed = registration.is_confirmed
+            registration.status = RegistrationStatus.CANCELLED
+            registration.cancelled_at = now
+            registration.cancelled_by = user
+            registration.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+            if was_confirmed:
+                Occurrence.objects.filter(pk=occurrence.pk).update(
+                    taken=_confirmed_people(occurrence.pk)
+                )
+            return _promote(occurrence, now)
+    except OperationalError as error:
+        if _is_lock_timeout(error):
+            raise TryAgain() from error
+        raise
+
+
+def erase_personal_data(registration: Registration) -> None:
+    """Anonymise one sign-up: the row (and the numbers) stay, the person goes."""
+    registration.name = ERASED_NAME
+    registration.phone = ""
+    registration.household = ""
+    registration.note = ""
+    registration.save(update_fields=["name", "phone", "household", "note"])
+
+
+def _promote(occurrence: Occurrence, now) -> list[Registration]:
+    """Strict first come, first served: stop at the first waitlisted party that
+    does not fit. Call while holding the lock."""
+    occurrence.refresh_from_db(fields=["taken", "capacity"])
+    promoted = []
+    waiting = Registration.objects.filter(
+        occurrence=occurrence, status=RegistrationStatus.WAITLISTED
+    ).order_by("created_at", "pk")
+    for registration in waiting:
+        if not _claim(occurrence, registration.party_size):
+            break
+        occurrence.refresh_from_db(fields=["taken"])
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.promoted_at = now
+        registration.save(update_fields=["status", "promoted_at"])
+        promoted.append(registration)
+    return promoted
+
+
+def promote_waitlist(occurrence_id: int, *, now=None) -> list[Registration]:
+    """Fill seats freed by a larger capacity from the waitlist."""
+    with transaction.atomic():
+        occurrence = _lock(occurrence_id)
+        return _promote(occurrence, now or timezone.now())
+
+
+def check_in(registration_id: int, *, user, now=None) -> tuple[Registration, bool]:
+    """Mark a confirmed sign-up as arrived. Returns (registration, newly checked
+    in). Raises SignUpError for a cancelled or waitlisted sign-up."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        registration = Registration.objects.select_for_update().get(pk=registration_id)
+        if registration.status == RegistrationStatus.CANCELLED:
+            raise SignUpError("这份报名已取消，不能签到。")
+        if registration.status == RegistrationStatus.WAITLISTED:
+            raise SignUpError("这份报名还在候补中，没有确认名额，不能签到。")
+        if registration.checked_in_at:
+            return registration, False
+        registration.checked_in_at = now
+        registration.checked_in_by = user
+        registration.save(update_fields=["checked_in_at", "checked_in_by"])
+        return registration, True
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """候补第 N 位 (counting sign-ups, not people); None when not waitlisted."""
+    if not registration.is_waitlisted:
+        return None
+    return (
+        Registration.objects.filter(
+            occurrence_id=registration.occurrence_id,
+            status=RegistrationStatus.WAITLISTED,
+            created_at__lte=registration.created_at,
+        )
+        .exclude(created_at=registration.created_at, pk__gt=registration.pk)
+        .count()
+    )
+
+
+def sign_up_without_lock(page, occurrence_id: int, pause: float = 0.0, **fields):
+    """CONTROL FOR TESTS ONLY: the same decision made the naive way — read the
+    count, then write — with no lock. Used by the concurrency tests to show that
+    the race is real (several requests decide there is a seat) and that the check
+    constraint refuses the excess. Never called by the site."""
+    occurrence = Occurrence.objects.get(pk=occurrence_id)
+    fits = _confirmed_people(occurrence_id) + fields.get("party_size", 1) <= (
+        occurrence.capacity
+    )
+    time.sleep(pause)
+    if not fits:
+        return "waitlisted"
+    with transaction.atomic():
+        Occurrence.objects.filter(pk=occurrence_id).update(
+            taken=F("taken") + fields.get("party_size", 1)
+        )
+        _create(
+            page_id=page.pk,
+            occurrence=occurrence,
+            status=RegistrationStatus.CONFIRMED,
+            phone=fields["phone"],
+            name=fields["name"],
+            party_size=fields.get("party_size", 1),
+        )
+    return "confirmed"

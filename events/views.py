@@ -1,0 +1,329 @@
+"""Public views of the activity pages (routed by ``EventPage`` and
+``EventIndexPage`` in ``events/models.py``): the page context with its sign-up form,
+the sign-up POST, the resident's result and cancel pages, the check-in QR, the
+month view and the calendar feeds."""
+
+from datetime import date, timedelta
+
+import segno
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+
+from home.models import CommunityPage, SiteSettings, filter_query, int_or_none, paginate
+
+from . import ical
+from .forms import SignUpForm
+from .models import EVENT_KINDS, Occurrence, Registration
+from .occurrences import (
+    attach_events,
+    group_by_day,
+    listed_occurrences,
+    month_bounds,
+    month_grid,
+)
+from .registration import (
+    SignUpError,
+    TryAgain,
+    cancel,
+    closed_reason,
+    sign_up,
+    waitlist_position,
+)
+
+SHOWN_OCCURRENCES = 12  # upcoming dates listed on a recurring activity's page
+
+
+def in_wechat(request) -> bool:
+    return "MicroMessenger" in request.headers.get("User-Agent", "")
+
+
+def calendar_links(request, feed_path: str) -> dict:
+    """Download and subscribe (webcal://) addresses of a feed."""
+    url = request.build_absolute_uri(feed_path)
+    return {
+        "ics_url": feed_path,
+        "webcal_url": "webcal://" + url.split("://", 1)[1],
+        "in_wechat": in_wechat(request),
+    }
+
+
+# ---------------------------------------------------------------------------
+# Activity page and sign-up
+# ---------------------------------------------------------------------------
+
+
+def page_occurrences(page, now=None) -> list[Occurrence]:
+    """The page's coming occurrences (not cancelled), soonest first."""
+    now = now or timezone.now()
+    return list(
+        Occurrence.objects.filter(
+            page_id=page.pk, cancelled=False, start__gte=now
+        ).order_by("start")[:SHOWN_OCCURRENCES]
+    )
+
+
+def event_page_context(page, request, form=None) -> dict:
+    now = timezone.now()
+    upcoming = page_occurrences(page, now)
+    open_occurrences = [o for o in upcoming if not closed_reason(page, o, now)]
+    if open_occurrences:
+        reason = ""
+    elif upcoming:
+        reason = closed_reason(page, upcoming[0], now)
+    elif page.registration_required:
+        reason = "报名已截止。"
+    else:
+        reason = ""
+    if form is None and open_occurrences:
+        form = SignUpForm(page=page, occurrences=open_occurrences)
+    settings = SiteSettings.for_request(request)
+    return {
+        "has_ended": not upcoming and page.has_ended(now),
+        "occurrences": upcoming,
+        "signup_form": form if open_occurrences else None,
+        "signup_closed_reason": reason,
+        "privacy_page": settings.privacy_page,
+        **calendar_links(request, page.url + "calendar.ics"),
+    }
+
+
+def render_with_form(page, request, form, status: int, retry: bool = False):
+    response = page.render(
+        request, context_overrides={"signup_retry": retry}, form=form
+    )
+    response.status_code = status
+    if retry:
+        response["Retry-After"] = "3"
+    return response
+
+
+def signup(page, request):
+    if request.method != "POST":
+        return HttpResponseRedirect(page.url + "#signup")
+    now = timezone.now()
+    open_occurrences = [
+        o for o in page_occurrences(page, now) if not closed_reason(page, o, now)
+    ]
+    form = SignUpForm(request.POST, page=page, occurrences=open_occurrences)
+    if not open_occurrences:
+        # Show why, with the page; nothing to sign up for.
+        response = page.render(request)
+        response.status_code = 409
+        return response
+    if not form.is_valid():
+        return render_with_form(page, request, form, 400)
+    data = form.cleaned_data
+    try:
+        result = sign_up(
+            page,
+            data["occurrence"],
+            name=data["name"],
+            phone=data["phone"],
+            party_size=data["party_size"],
+            household=data["household"],
+            note=data["note"],
+        )
+    except SignUpError as error:
+        field = error.field if error.field in form.fields else None
+        form.add_error(field, error.message)
+        return render_with_form(page, request, form, 409)
+    except TryAgain:
+        return render_with_form(page, request, form, 503, retry=True)
+    return HttpResponseRedirect(result_url(page, result.registration), status=303)
+
+
+def result_url(page, registration) -> str:
+    return f"{page.url}r/{registration.token}/"
+
+
+def personal(response):
+    """A page only its holder should see: not cached, not indexed."""
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def get_registration(page, token) -> Registration:
+    registration = (
+        Registration.objects.select_related("occurrence")
+        .filter(page_id=page.pk, token=token)
+        .first()
+    )
+    if registration is None or len(token) < 20:
+        raise Http404("没有找到这份报名")
+    return registration
+
+
+def checkin_url(request, registration) -> str:
+    return request.build_absolute_uri(
+        reverse("events_checkin") + f"?code={registration.code}"
+    )
+
+
+def qr_svg(request, registration, scale=5) -> str:
+    qr = segno.make(checkin_url(request, registration), error="m")
+    return qr.svg_inline(scale=scale, dark="#1f2933", title="签到二维码")
+
+
+def registration_result(page, request, token):
+    registration = get_registration(page, token)
+    response = page.render(
+        request,
+        template="events/registration_result.html",
+        context_overrides={
+            "registration": registration,
+            "occurrence": registration.occurrence,
+            "position": waitlist_position(registration),
+            "qr": qr_svg(request, registration) if registration.is_active else "",
+            "result_url": result_url(page, registration),
+            **calendar_links(
+                request,
+                f"{page.url}calendar.ics?occurrence={registration.occurrence_id}",
+            ),
+        },
+    )
+    return personal(response)
+
+
+def registration_cancel(page, request, token):
+    registration = get_registration(page, token)
+    if request.method == "POST":
+        erase = request.POST.get("erase") == "1"
+        try:
+            cancel(registration.pk, erase=erase)
+        except TryAgain:
+            response = page.render(
+                request,
+                template="events/registration_cancel.html",
+                context_overrides={"registration": registration, "retry": True},
+            )
+            response.status_code = 503
+            return personal(response)
+        return personal(
+            HttpResponseRedirect(result_url(page, registration), status=303)
+        )
+    response = page.render(
+        request,
+        template="events/registration_cancel.html",
+        context_overrides={
+            "registration": registration,
+            "occurrence": registration.occurrence,
+            "result_url": result_url(page, registration),
+        },
+    )
+    return personal(response)
+
+
+def registration_qr(page, request, token):
+    registration = get_registration(page, token)
+    if not registration.is_active:
+        raise Http404("报名已取消")
+    qr = segno.make(checkin_url(request, registration), error="m")
+    response = HttpResponse(
+        qr.svg_inline(scale=8, title="签到二维码"), content_type="image/svg+xml"
+    )
+    return personal(response)
+
+
+def event_feed(page, request):
+    occurrence = int_or_none(request.GET.get("occurrence"))
+    return ical.event_feed_response(page, request, occurrence_id=occurrence)
+
+
+# ---------------------------------------------------------------------------
+# Index: upcoming list, past list, month view, feed
+# ---------------------------------------------------------------------------
+
+
+def index_filters(request) -> dict:
+    community = int_or_none(request.GET.get("community"))
+    kind = request.GET.get("type") or ""
+    if kind not in dict(EVENT_KINDS):
+        kind = ""
+    return {"community": community, "kinds": [kind] if kind else None, "kind": kind}
+
+
+def filter_choices(request, filters) -> dict:
+    return {
+        "communities": CommunityPage.objects.live()
+        .order_by("path")
+        .only("id", "title", "path"),
+        "kinds": EVENT_KINDS,
+        "selected_community": filters["community"],
+        "selected_type": filters["kind"],
+        "filter_query": filter_query(
+            community=filters["community"], type=filters["kind"]
+        ),
+    }
+
+
+def event_index_context(index, request, month=None) -> dict:
+    filters = index_filters(request)
+    context = filter_choices(request, filters)
+    feed = index.url + "calendar.ics"
+    if context["filter_query"]:
+        feed += "?" + context["filter_query"].rstrip("&")
+    context.update(calendar_links(request, feed))
+    if month is not None:
+        return context
+    past = request.GET.get("when") == "past"
+    occurrences = listed_occurrences(
+        index.path,
+        past=past,
+        community=filters["community"],
+        kinds=filters["kinds"],
+    )
+    page_obj = paginate(request, occurrences, index.per_page)
+    items = attach_events(page_obj.object_list)
+    context.update(events=page_obj, days=group_by_day(items), past=past)
+    return context
+
+
+def parse_month(value: str | None) -> date:
+    """ "2026-12" → 2026-12-01; anything else → this month."""
+    today = timezone.localdate()
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        if 2000 <= year <= 2100 and 1 <= month <= 12:
+            return date(year, month, 1)
+    except ValueError:
+        pass
+    return today.replace(day=1)
+
+
+def month_view(index, request):
+    month = parse_month(request.GET.get("m"))
+    filters = index_filters(request)
+    start, end = month_bounds(month)
+    items = attach_events(
+        listed_occurrences(
+            index.path,
+            community=filters["community"],
+            kinds=filters["kinds"],
+            start=start,
+            end=end,
+        )
+    )
+    previous = (month.replace(day=1) - timedelta(days=1)).replace(day=1)
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return index.render(
+        request,
+        template="events/event_month_page.html",
+        context_overrides={
+            "month": month,
+            "weeks": month_grid(month, items),
+            "days": group_by_day(items),
+            "previous_month": previous,
+            "next_month": following,
+            "today": timezone.localdate(),
+        },
+        month=month,
+    )
+
+
+def index_feed(index, request):
+    filters = index_filters(request)
+    return ical.index_feed_response(
+        index, request, community=filters["community"], kinds=filters["kinds"]
+    )
