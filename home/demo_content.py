@@ -1597,6 +1597,7 @@ LECTURERS = [
 ACTIVITIES = [
     {
         "slug": "xianfeng-jiayuan-1",
+        "signup": {"capacity": 40, "confirmed": 18, "waitlisted": 0},
         "type": "lecture",
         "title": "先锋讲堂：从老照片看花园路的变化",
         "series": "先锋讲堂",
@@ -1610,6 +1611,7 @@ ACTIVITIES = [
     },
     {
         "slug": "xianfeng-wuyuan-2",
+        "signup": {"capacity": 40, "confirmed": 9, "waitlisted": 0},
         "type": "lecture",
         "title": "先锋讲堂：好家风里的初心",
         "series": "先锋讲堂",
@@ -1623,6 +1625,7 @@ ACTIVITIES = [
     },
     {
         "slug": "xianfeng-nongyeyuan-3",
+        "signup": {"capacity": 40, "confirmed": 4, "waitlisted": 0},
         "type": "lecture",
         "title": "先锋讲堂：农情记忆与乡村振兴",
         "series": "先锋讲堂",
@@ -1636,6 +1639,7 @@ ACTIVITIES = [
     },
     {
         "slug": "xianfeng-shengshuliting-4",
+        "signup": {"capacity": 30, "confirmed": 2, "waitlisted": 0},
         "type": "lecture",
         "title": "先锋讲堂：红旗渠精神代代传",
         "series": "先锋讲堂",
@@ -1662,6 +1666,7 @@ ACTIVITIES = [
     },
     {
         "slug": "daode-jiangtang-xiaoqin",
+        "signup": {"capacity": 50, "confirmed": 12, "waitlisted": 0},
         "type": "lecture",
         "title": "道德讲堂：孝老爱亲身边事",
         "series": "道德讲堂",
@@ -1675,6 +1680,7 @@ ACTIVITIES = [
     },
     {
         "slug": "dongzhi-jiaozi",
+        "signup": {"capacity": 30, "confirmed": 14, "waitlisted": 0},
         "type": "festival",
         "festival": "冬至",
         "title": "冬至包饺子 邻里一家亲",
@@ -1715,6 +1721,7 @@ ACTIVITIES = [
     },
     {
         "slug": "yizhen-weishengting",
+        "signup": {"capacity": 12, "party": 1, "confirmed": 12, "waitlisted": 3},
         "type": "activity",
         "title": "健康义诊进楼院",
         "community": "weishengting",
@@ -1725,6 +1732,7 @@ ACTIVITIES = [
     },
     {
         "slug": "linlijie-nongyeyuan",
+        "signup": {"capacity": 60, "party": 4, "confirmed": 7, "waitlisted": 0},
         "type": "activity",
         "title": "浓情家园邻里节",
         "community": "nongyeyuan",
@@ -1745,6 +1753,7 @@ ACTIVITIES = [
     },
     {
         "slug": "fangzha-shengyinhang",
+        "signup": {"capacity": 25, "waitlist": False, "confirmed": 6, "waitlisted": 0},
         "type": "activity",
         "title": "守护钱袋子：防范电信诈骗讲座",
         "community": "shengyinhang",
@@ -1779,6 +1788,7 @@ ACTIVITIES = [
     },
     {
         "slug": "chongyang-jinglao",
+        "signup": {"capacity": 40, "confirmed": 16, "waitlisted": 0, "checked_in": 14},
         "type": "festival",
         "festival": "重阳节",
         "past_year": 2026,
@@ -1790,6 +1800,7 @@ ACTIVITIES = [
     },
     {
         "slug": "zhongqiu-yuebing",
+        "signup": {"capacity": 20, "confirmed": 20, "waitlisted": 2, "checked_in": 17},
         "type": "festival",
         "festival": "中秋节",
         "past_year": 2026,
@@ -1799,4 +1810,78 @@ ACTIVITIES = [
         "venue": "戊院社区“温暖戊家”厨房",
         "summary": "老人教孩子做月饼，做好的月饼送给社区里的独居老人。",
     },
+    {
+        "slug": "shuhua-ke",
+        "type": "activity",
+        "title": "每周书画课",
+        "community": "nongyeyuan",
+        "day": 1,
+        "time": ("14:30", "16:30"),
+        "venue": "农业院社区“红空间”书画室",
+        "summary": "退休美术老师每周二、周四教书法和国画，笔墨纸砚社区准备。",
+        "repeat": {
+            "repeat": "WEEKLY",
+            "weekdays": ["TU", "TH"],
+            "count": 16,
+            "skip": [4],
+        },
+        "signup": {"capacity": 15, "party": 1, "confirmed": 6, "waitlisted": 0},
+    },
+    {
+        "slug": "minshi-tiaojie",
+        "type": "activity",
+        "title": "每天民事调解",
+        "community": None,
+        "day": 0,
+        "time": ("09:00", "11:30"),
+        "venue": "花园路街道党群服务中心一楼调解室",
+        "summary": "“老娘舅”调解员每天上午坐班，邻里纠纷、家庭矛盾都可以来聊聊。",
+        "repeat": {"repeat": "DAILY", "weekdays": [], "weeks": 8, "skip": []},
+    },
+    {
+        "slug": "sidianzhong-ketang",
+        "type": "activity",
+        "title": "四点钟课堂",
+        "community": "gongyeyuan",
+        "day": 0,
+        "time": ("16:00", "17:30"),
+        "venue": "工业院社区“四点半”学习室",
+        "summary": "放学后到社区写作业，大学生志愿者辅导，家长下班再来接。",
+        "repeat": {
+            "repeat": "WEEKLY",
+            "weekdays": ["MO", "TU", "WE", "TH", "FR"],
+            "weeks": 8,
+            "skip": [9],
+        },
+        "signup": {"capacity": 20, "party": 2, "confirmed": 5, "waitlisted": 0},
+    },
+]
+
+
+# Fake residents for demo sign-ups (phones in the 139 0000 xxxx block).
+DEMO_RESIDENTS = [
+    "王秀兰",
+    "李建华",
+    "张桂英",
+    "刘玉梅",
+    "陈志强",
+    "杨淑珍",
+    "赵国庆",
+    "黄丽娟",
+    "周德胜",
+    "吴春燕",
+    "徐卫东",
+    "孙秀英",
+    "马建国",
+    "朱玉兰",
+    "胡海燕",
+    "郭振华",
+    "何桂芳",
+    "高文明",
+    "林小红",
+    "罗国平",
+    "郑美玲",
+    "梁志刚",
+    "谢淑华",
+    "宋丽萍",
 ]

@@ -164,6 +164,7 @@ class Command(BaseCommand):
         self.settings(home, images_root, about, privacy)
         groups = setup_editorial_roles(home, communities.values())
         self.users(groups, communities)
+        self.sign_ups()
 
     def home_page(self, root: Page, images_root: Collection) -> HomePage:
         home = HomePage.objects.first()
@@ -433,7 +434,101 @@ class Command(BaseCommand):
                 )
             if data["type"] == "festival":
                 fields["festival"] = data["festival"]
+            if "repeat" in data:
+                fields.update(self.repeat_fields(data["repeat"], start))
+            if "signup" in data:
+                signup = data["signup"]
+                fields.update(
+                    registration_required=True,
+                    capacity=signup["capacity"],
+                    max_party_size=signup.get("party", 2),
+                    waitlist_enabled=signup.get("waitlist", True),
+                )
             self.child(index, page_types[data["type"]], data["slug"], **fields)
+
+    @staticmethod
+    def repeat_fields(repeat: dict, start) -> dict:
+        """Recurrence from the demo data: weekly/daily for a count or a number of
+        weeks, skipping the n-th occurrences (0-based) as 停课日期."""
+        from events.recurrence import expand
+
+        fields = {
+            "repeat": repeat["repeat"],
+            "repeat_weekdays": repeat["weekdays"],
+            "repeat_count": repeat.get("count"),
+            "repeat_until": (
+                timezone.localdate(start) + timedelta(weeks=repeat["weeks"])
+                if "weeks" in repeat
+                else None
+            ),
+        }
+        slots = expand(
+            start,
+            None,
+            repeat=fields["repeat"],
+            weekdays=fields["repeat_weekdays"],
+            until=fields["repeat_until"],
+            count=fields["repeat_count"],
+        )
+        fields["excluded_dates"] = "\n".join(
+            timezone.localdate(slots[n].start).isoformat() for n in repeat["skip"]
+        )
+        return fields
+
+    def sign_ups(self) -> None:
+        """Demo sign-ups, made through the sign-up service like a resident's: the
+        first occurrence of each activity with "signup" numbers gets that many
+        confirmed people (in parties of one), then the waitlist; past ones are
+        signed up "three days before" and checked in by 街道宣传办."""
+        from events import registration as service
+        from events.models import Occurrence, Registration
+
+        staff = get_user_model().objects.filter(username="xuanchuan").first()
+        residents = iter(self.demo_residents())
+        for data in content.ACTIVITIES:
+            numbers = data.get("signup")
+            if not numbers:
+                continue
+            page = Page.objects.get(slug=data["slug"]).specific
+            occurrence = (
+                Occurrence.objects.filter(page_id=page.pk, cancelled=False)
+                .order_by("start")
+                .first()
+            )
+            if Registration.objects.filter(page_id=page.pk).exists():
+                continue
+            before = occurrence.start - timedelta(days=3)
+            results = []
+            total = numbers["confirmed"] + numbers["waitlisted"]
+            for i in range(total):
+                name, phone = next(residents)
+                results.append(
+                    service.sign_up(
+                        page,
+                        occurrence.pk,
+                        name=name,
+                        phone=phone,
+                        party_size=1,
+                        household="演示数据",
+                        now=before + timedelta(minutes=i),
+                    ).registration
+                )
+                self.created += 1
+            for registration in results[: numbers.get("checked_in", 0)]:
+                service.check_in(
+                    registration.pk,
+                    user=staff,
+                    now=occurrence.start + timedelta(minutes=5),
+                )
+
+    @staticmethod
+    def demo_residents():
+        """(name, phone) pairs, endlessly: demo names with 139 0000 xxxx numbers."""
+        n = 0
+        while True:
+            for name in content.DEMO_RESIDENTS:
+                yield name, f"1390000{n:04d}"
+                n += 1
 
     def users(self, groups, communities) -> None:
         """Demo accounts: admin (superuser), xuanchuan (街道宣传办) and one editor
