@@ -60,14 +60,15 @@ class SignUpForm(forms.Form):
     def __init__(self, *args, page, occurrences, **kwargs):
         super().__init__(*args, **kwargs)
         self.page = page
-        self.fields["occurrence"].choices = [
-            (o.pk, _occurrence_label(o, page)) for o in occurrences
-        ]
         if len(occurrences) == 1:
             self.fields["occurrence"].initial = occurrences[0].pk
             self.fields["occurrence"].widget = forms.HiddenInput()
         else:
             self.fields["occurrence"].widget = forms.RadioSelect()
+        # After the widget: setting choices hands them to the widget too.
+        self.fields["occurrence"].choices = [
+            (o.pk, _occurrence_label(o, page)) for o in occurrences
+        ]
         self.fields["party_size"].choices = [
             (n, f"{n} 人") for n in range(1, page.max_party_size + 1)
         ]
@@ -84,10 +85,11 @@ class SignUpForm(forms.Form):
         except SignUpError as error:
             raise forms.ValidationError(error.message) from None
 
-    def clean_website(self):
-        if self.cleaned_data.get("website"):
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("website"):
             raise forms.ValidationError("提交失败，请刷新页面后重试。")
-        return ""
+        return cleaned
 
 
 def _occurrence_label(occurrence, page) -> str:

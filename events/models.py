@@ -121,7 +121,7 @@ class EventIndexPage(RoutablePageMixin, BasePage):
 
         return month_view(self, request)
 
-    @path("calendar.ics")
+    @path("calendar.ics/")
     def ical(self, request):
         from .views import index_feed
 
@@ -453,13 +453,13 @@ class EventPage(RoutablePageMixin, BasePage):
 
         return registration_cancel(self, request, token)
 
-    @path("r/<str:token>/qr.svg")
+    @path("r/<str:token>/qr.svg/")
     def registration_qr(self, request, token):
         from .views import registration_qr
 
         return registration_qr(self, request, token)
 
-    @path("calendar.ics")
+    @path("calendar.ics/")
     def ical(self, request):
         from .views import event_feed
 

@@ -9,6 +9,7 @@ import segno
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from wagtail.views import serve as wagtail_serve
 
 from home.models import CommunityPage, SiteSettings, filter_query, int_or_none, paginate
 
@@ -31,7 +32,15 @@ from .registration import (
     waitlist_position,
 )
 
-SHOWN_OCCURRENCES = 12  # upcoming dates listed on a recurring activity's page
+SHOWN_OCCURRENCES = 12
+
+
+def serve_page_file(request, path):
+    """Serve ``…/calendar.ics`` through the page's ``calendar.ics/`` route, since
+    Wagtail's page URLs are made of “name/” segments only."""
+    return wagtail_serve(
+        request, path + "/"
+    )  # upcoming dates listed on a recurring activity's page
 
 
 def in_wechat(request) -> bool:

@@ -1,11 +1,12 @@
 from django.conf import settings
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
+from events.views import serve_page_file
 from search import views as search_views
 
 urlpatterns = [
@@ -34,4 +35,13 @@ if settings.SERVE_MEDIA:
         )
     ]
 
-urlpatterns += [path("", include(wagtail_urls))]
+urlpatterns += [
+    # Page routes that end in a file name (…/calendar.ics, …/qr.svg): Wagtail's own
+    # pattern only takes paths of “name/” segments.
+    re_path(
+        r"^(?P<path>(?:[\w\-]+/)*[\w\-]+\.(?:ics|svg))$",
+        serve_page_file,
+        name="page_file",
+    ),
+    path("", include(wagtail_urls)),
+]
