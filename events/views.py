@@ -32,7 +32,7 @@ from .registration import (
     waitlist_position,
 )
 
-SHOWN_OCCURRENCES = 12
+SHOWN_OCCURRENCES = 12  # coming dates listed on a recurring activity's page
 
 
 def serve_page_file(request, path):
