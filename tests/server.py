@@ -5,6 +5,7 @@ SQLite: a fresh file in a temporary folder. PostgreSQL (DATABASE_URL set): a fre
 database named after the test database with a suffix, dropped and recreated.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -48,8 +49,11 @@ def fresh_database_env(workdir: Path, suffix: str) -> dict[str, str]:
 
 
 class DemoServer:
-    def __init__(self, workdir: Path, suffix: str = "e2e"):
+    def __init__(self, workdir: Path, suffix: str = "e2e", gunicorn: int = 0):
+        """``gunicorn=N`` serves with N gunicorn worker processes (8 threads each,
+        a production-sized listen backlog) instead of ``runserver``."""
         self.workdir = workdir
+        self.gunicorn = gunicorn
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -75,17 +79,48 @@ class DemoServer:
             stderr=subprocess.STDOUT,
         )
 
+    def python(self, code: str):
+        """Run ``code`` with the server's settings and database (``manage.py
+        shell``); its last output line is parsed as JSON and returned."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return (self.workdir / "server.log").read_text()
+
     def start(self) -> "DemoServer":
         self.manage("migrate", "--noinput")
         self.manage("load_demo")
-        self.process = subprocess.Popen(
-            [
+        if self.gunicorn:
+            command = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "portal.wsgi:application",
+                f"--bind=127.0.0.1:{self.port}",
+                f"--workers={self.gunicorn}",
+                "--threads=8",
+                "--backlog=2048",
+                "--timeout=60",
+            ]
+        else:
+            command = [
                 sys.executable,
                 "manage.py",
                 "runserver",
                 "--noreload",
                 f"127.0.0.1:{self.port}",
-            ],
+            ]
+        self.process = subprocess.Popen(
+            command,
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
