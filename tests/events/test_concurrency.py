@@ -1,7 +1,8 @@
 """Never oversold: 50 residents sign up at the same moment for 10 seats, from
 threads and from several processes, against a real server (two gunicorn worker
 processes with eight threads each, on their own SQLite file or PostgreSQL
-database, as CI's DATABASE_URL says). Exactly 10 are confirmed and 40 waitlisted, and no request fails.
+database, as CI's DATABASE_URL says). Exactly 10 are confirmed and 40
+waitlisted, and no request fails.
 
 The control shows the race is real: the same decision made without the lock lets
 far more than 10 requests decide there is a seat, and only the database's check
