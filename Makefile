@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check system-deps browser-deps migrate demo clean
+.PHONY: run test lint check system-deps browser-deps node-deps migrate demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ system-deps:
 browser-deps:
 	@.ci/system-deps chromium chromium-driver fonts-noto-cjk
 
+# Node packages the tests use (Mozilla ical.js parses the iCalendar feeds), from
+# package-lock.json; installed again only when the lock file is newer.
+node-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
 migrate: $(INSTALLED)
 	$(PY) manage.py migrate --noinput
 
@@ -40,8 +48,8 @@ lint: $(INSTALLED)
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(PY) manage.py check
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(PY) manage.py makemigrations --check --dry-run
 
-test: $(INSTALLED) browser-deps lint
+test: $(INSTALLED) browser-deps node-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache test-output
+	rm -rf $(VENV) node_modules db.sqlite3* media staticfiles .pytest_cache test-output

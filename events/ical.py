@@ -31,7 +31,7 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from icalendar import Calendar, Event, Timezone, vDuration, vRecur
-from wagtail.models import Site
+from wagtail.models import Page, Site
 
 from home.models import CommunityPage, SiteSettings
 
@@ -75,15 +75,16 @@ def event_feed_response(page, request, occurrence_id=None) -> HttpResponse:
         event = page_event(page, context, url)
         filename = f"activity-{page.pk}.ics"
     calendar = new_calendar(f"{site_settings.site_name} · {page.title}", url)
-    calendar.add_component(event)
+    if event is not None:
+        calendar.add_component(event)
     return calendar_response(calendar, [page.start], filename)
 
 
 def index_feed_response(index, request, community=None, kinds=None) -> HttpResponse:
     """The 活动日历 feed: activities under ``index`` that are coming up, going on or
     started in the last ``RECENT_DAYS`` days, each page once. A fixed number of
-    queries: one for the page ids (from the Occurrence table), one or two per
-    activity type present, and one for the community's name when filtered."""
+    queries: see ``feed_pages``, plus one for the community's name when
+    filtered."""
     site_settings = SiteSettings.for_request(request)
     context = FeedContext(request)
     pages = feed_pages(index.path, community=community, kinds=kinds)
@@ -104,7 +105,9 @@ def index_feed_response(index, request, community=None, kinds=None) -> HttpRespo
         " · ".join(name), index.get_full_url(request), description=index.intro
     )
     for page in pages:
-        calendar.add_component(page_event(page, context, page.get_full_url(request)))
+        event = page_event(page, context, page.get_full_url(request))
+        if event is not None:
+            calendar.add_component(event)
 
     filename = "activities"
     if community is not None:
@@ -118,7 +121,7 @@ def index_feed_response(index, request, community=None, kinds=None) -> HttpRespo
 def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
     """The specific pages of the index feed, by start date. The Occurrence table
     says which pages (one query, however many dates they have); then one query
-    per activity type present (two: ``public()`` reads the view restrictions)."""
+    for the view restrictions and one per activity type present."""
     now = now or timezone.now()
     filters = {"community": community, "kinds": kinds}
     current = listed_occurrences(within, now=now, **filters)  # coming or going on
@@ -129,6 +132,11 @@ def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
     ids_by_kind: dict[str, set[int]] = {}
     for page_id, kind in rows:
         ids_by_kind.setdefault(kind, set()).add(page_id)
+    if not ids_by_kind:
+        return []
+    # What ListingQuerySet.listed() does (live, public, under the index), with
+    # the view restrictions read once for all the types.
+    private = Page.objects.all().private_q()
     pages = []
     for model in EVENT_MODELS:
         ids = ids_by_kind.get(model.kind)
@@ -138,7 +146,11 @@ def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
         if any(f.name == "lecturer" for f in model._meta.concrete_fields):
             related.append("lecturer")
         pages.extend(
-            model.objects.listed(within).filter(pk__in=ids).select_related(*related)
+            model.objects.live()
+            .filter(pk__in=ids, path__startswith=within)
+            .exclude(private)
+            .defer_streamfields()
+            .select_related(*related)
         )
     pages.sort(key=lambda page: (page.start, page.pk))
     return pages
@@ -197,19 +209,28 @@ def new_calendar(name: str, url: str, description: str = "") -> Calendar:
     return calendar
 
 
-def page_event(page, context: FeedContext, url: str) -> Event:
-    """The page as one VEVENT; a recurring page with its RRULE and EXDATEs."""
+def page_event(page, context: FeedContext, url: str) -> Event | None:
+    """The page as one VEVENT; a recurring page with its RRULE and EXDATEs (None
+    for a recurring page whose rule gives no date at all)."""
     event = Event()
     event.add("uid", page_uid(page, context.domain))
     event.add("dtstamp", context.stamp)
     event.add("sequence", page.ical_sequence)
-    add_times(event, page.start, page.end, page.all_day)
     if page.repeat:
         slots = page.schedule()
+        if not slots:
+            return None
+        # RFC 5545 counts DTSTART as an occurrence even when the rule does not
+        # give it (a Sunday start with BYDAY=TU,TH); dateutil, and so the
+        # schedule, does not. Starting at the first date of the rule, which
+        # counts towards COUNT either way, gives the same dates everywhere.
+        add_times(event, slots[0].start, slots[0].end, page.all_day)
         event.add("rrule", recurrence_rule(page))
         for slot in slots:
             if slot.excluded:
                 event.add("exdate", ical_start(slot.start, page.all_day))
+    else:
+        add_times(event, page.start, page.end, page.all_day)
     add_details(event, page, url, status=STATUS.get(page.status, "CONFIRMED"))
     return event
 

@@ -325,6 +325,10 @@ class EventPage(RoutablePageMixin, BasePage):
             recurrence.parse_dates(self.excluded_dates)
         except ValueError as error:
             errors["excluded_dates"] = str(error)
+        if self.repeat and self.start and not errors and not self.schedule():
+            errors["repeat_weekdays"] = (
+                "按这个规则一次活动也没有：请检查每周的哪几天和截止日期。"
+            )
         if (
             self.registration_opens
             and self.registration_closes
@@ -417,7 +421,8 @@ class EventPage(RoutablePageMixin, BasePage):
 
     def has_ended(self, now=None) -> bool:
         now = now or timezone.now()
-        last = self.schedule()[-1]
+        slots = self.schedule()
+        last = slots[-1] if slots else recurrence.Slot(self.start, self.end)
         return (last.end or last.start) < now
 
     @property

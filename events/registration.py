@@ -355,18 +355,25 @@ def check_in(registration_id: int, *, user, now=None) -> tuple[Registration, boo
     """Mark a confirmed sign-up as arrived. Returns (registration, newly checked
     in). Raises SignUpError for a cancelled or waitlisted sign-up."""
     now = now or timezone.now()
-    with transaction.atomic():
-        registration = Registration.objects.select_for_update().get(pk=registration_id)
-        if registration.status == RegistrationStatus.CANCELLED:
-            raise SignUpError("这份报名已取消，不能签到。")
-        if registration.status == RegistrationStatus.WAITLISTED:
-            raise SignUpError("这份报名还在候补中，没有确认名额，不能签到。")
-        if registration.checked_in_at:
-            return registration, False
-        registration.checked_in_at = now
-        registration.checked_in_by = user
-        registration.save(update_fields=["checked_in_at", "checked_in_by"])
-        return registration, True
+    try:
+        with transaction.atomic():
+            registration = Registration.objects.get(pk=registration_id)
+            _lock(registration.occurrence_id)  # a cancel may be promoting
+            registration.refresh_from_db()
+            if registration.status == RegistrationStatus.CANCELLED:
+                raise SignUpError("这份报名已取消，不能签到。")
+            if registration.status == RegistrationStatus.WAITLISTED:
+                raise SignUpError("这份报名还在候补中，没有确认名额，不能签到。")
+            if registration.checked_in_at:
+                return registration, False
+            registration.checked_in_at = now
+            registration.checked_in_by = user
+            registration.save(update_fields=["checked_in_at", "checked_in_by"])
+            return registration, True
+    except OperationalError as error:
+        if _is_lock_timeout(error):
+            raise TryAgain() from error
+        raise
 
 
 def waitlist_position(registration: Registration) -> int | None:

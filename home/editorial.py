@@ -34,11 +34,20 @@ PUBLISHER_PAGE_PERMISSIONS = [
     "unlock_page",
 ]
 EDITOR_PAGE_PERMISSIONS = ["add_page", "change_page"]
+# Sign-ups: the 街道宣传办 sees names and phones; community editors list and
+# check in their own community's sign-ups with names and phones masked.
 PUBLISHER_MODEL_PERMISSIONS = [
     ("wagtailadmin", "admin", "access_admin"),
     ("home", "sitesettings", "change_sitesettings"),
+    ("events", "registration", "view_registration"),
+    ("events", "registration", "change_registration"),
+    ("events", "registration", "view_personal_data"),
 ]
-EDITOR_MODEL_PERMISSIONS = [("wagtailadmin", "admin", "access_admin")]
+EDITOR_MODEL_PERMISSIONS = [
+    ("wagtailadmin", "admin", "access_admin"),
+    ("events", "registration", "view_registration"),
+    ("events", "registration", "change_registration"),
+]
 
 
 def community_group_name(community) -> str:

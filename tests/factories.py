@@ -2,6 +2,7 @@
 (live), the way an editor would in the admin."""
 
 import datetime
+import itertools
 
 import factory
 from django.utils import timezone
@@ -21,12 +22,16 @@ class ImageFactory(DjangoModelFactory):
     file = factory.django.ImageField(width=320, height=240, color="#a8071a")
 
 
+_SLUGS = itertools.count(1)
+
+
 class PageFactory(DjangoModelFactory):
     class Meta:
         abstract = True
 
     title = factory.Sequence(lambda n: f"页面{n}")
-    slug = factory.Sequence(lambda n: f"page-{n}")
+    # One counter for every page type, so siblings of different types never clash.
+    slug = factory.LazyFunction(lambda: f"page-{next(_SLUGS)}")
 
     @classmethod
     def _create(cls, model_class, *args, parent=None, **kwargs):
@@ -151,7 +156,7 @@ class FestivalActivityPageFactory(ActivityPageFactory):
         model = event_models.FestivalActivityPage
 
     title = factory.Sequence(lambda n: f"节日活动{n}")
-    festival = "中秋"
+    festival = "中秋节"
 
 
 def make_site(hostname: str, root_page) -> Site:

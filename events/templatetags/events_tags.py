@@ -24,18 +24,21 @@ REGISTRATION_PANEL_LIMIT = 12
 @register.simple_tag
 def registration_counts(page, user=None, limit=REGISTRATION_PANEL_LIMIT):
     """For the 报名 panel of an activity's edit view: its upcoming occurrences (at
-    most ``limit``) with 已报名 / 候补 / 已签到 people and seats left, in two
-    queries, and the link to its 报名名单 when ``user`` may see sign-ups."""
+    most ``limit``; when none, its last three) with 已报名 / 候补 / 已签到 people
+    and seats left, in two or three queries, and the link to its 报名名单 when
+    ``user`` may see sign-ups."""
     if page is None or not page.pk:
         return None
     now = timezone.now()
-    upcoming = list(
-        Occurrence.objects.filter(page_id=page.pk)
-        .filter(Q(end__gte=now) | Q(end__isnull=True, start__gte=now))
-        .order_by("start", "pk")[: limit + 1]
-    )
+    occurrences = Occurrence.objects.filter(page_id=page.pk)
+    not_ended = Q(end__gte=now) | Q(end__isnull=True, start__gte=now)
+    upcoming = list(occurrences.filter(not_ended).order_by("start", "pk")[: limit + 1])
     more = len(upcoming) > limit
     upcoming = upcoming[:limit]
+    past = not upcoming
+    if past:  # after the activity: how its last dates went
+        upcoming = list(occurrences.exclude(not_ended).order_by("-start", "-pk")[:3])
+        upcoming.reverse()
     counts = active_counts([o.pk for o in upcoming])
     rows = [
         {
@@ -52,4 +55,4 @@ def registration_counts(page, user=None, limit=REGISTRATION_PANEL_LIMIT):
         listing_url = reverse("events_registrations:index") + f"?page={page.pk}"
         for row in rows:
             row["listing_url"] = f"{listing_url}&occurrence={row['occurrence'].pk}"
-    return {"rows": rows, "more": more, "listing_url": listing_url}
+    return {"rows": rows, "more": more, "past": past, "listing_url": listing_url}

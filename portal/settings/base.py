@@ -196,3 +196,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# iCalendar UIDs (activity-<id>@<domain>) must never change, so they use a fixed
+# domain rather than whatever host a request came in on.
+ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "community-portal.local")

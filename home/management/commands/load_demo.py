@@ -497,7 +497,10 @@ class Command(BaseCommand):
             )
             if Registration.objects.filter(page_id=page.pk).exists():
                 continue
-            before = occurrence.start - timedelta(days=3)
+            before = min(
+                occurrence.start - timedelta(days=3),
+                timezone.now() - timedelta(hours=2),
+            )
             results = []
             total = numbers["confirmed"] + numbers["waitlisted"]
             for i in range(total):

@@ -1,0 +1,579 @@
+"""Admin views of the staff side of sign-ups.
+
+Nothing here writes a ``Registration`` field: 签到 and 取消报名 call
+``events.registration.check_in`` / ``cancel`` and show their refusals
+(``SignUpError``) and lock timeouts (``TryAgain``) as admin messages.
+"""
+
+import re
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.http import content_disposition_header
+from django.views import View
+from django.views.generic import TemplateView
+from wagtail.admin import messages
+from wagtail.admin.ui.tables import BaseColumn, Column, StatusTagColumn, TitleColumn
+from wagtail.admin.utils import get_valid_next_url_from_request
+from wagtail.admin.views.generic import IndexView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.history import HistoryView
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.widgets.button import HeaderButton
+
+from .. import registration as service
+from ..models import Registration, RegistrationStatus
+from . import access, audit
+
+BUSY_MESSAGE = "系统繁忙，请稍后再试。"
+CHECKIN_URL_NAME = "events_checkin"
+INDEX_URL_NAME = "events_registrations:index"
+NOWRAP = "registration-nowrap"
+
+
+def local(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return timezone.localtime(value).strftime(fmt) if value else ""
+
+
+def checkin_url(code: str = "") -> str:
+    url = reverse(CHECKIN_URL_NAME)
+    return f"{url}?{urlencode({'code': code})}" if code else url
+
+
+def display_name(registration: Registration, personal: bool) -> str:
+    return registration.name if personal else registration.masked_name
+
+
+def display_phone(registration: Registration, personal: bool) -> str:
+    return registration.phone if personal else registration.masked_phone
+
+
+def status_text(registration: Registration) -> str:
+    """已报名 / 候补 / 已取消 / 已签到 09:05."""
+    if registration.checked_in_at and registration.is_confirmed:
+        return f"已签到 {local(registration.checked_in_at, '%H:%M')}"
+    return registration.get_status_display()
+
+
+def search_filter(query: str, personal: bool) -> Q:
+    """Registrations matching what staff typed: the code (any part, spaces and
+    case ignored) for everyone; with personal data, any part of the name or the
+    phone; without, only the exact full name or the full 11-digit phone, so that
+    searching cannot uncover what the listing masks."""
+    text = " ".join(query.split())
+    code = service.normalise_code(text)
+    condition = Q(code__icontains=code) if code else Q(pk__in=[])
+    if personal:
+        condition |= Q(name__icontains=text)
+        digits = re.sub(r"\D", "", text)
+        if len(digits) >= 3:
+            condition |= Q(phone__contains=digits)
+    else:
+        condition |= Q(name=text)
+        try:
+            condition |= Q(phone=service.normalise_phone(text))
+        except service.SignUpError:
+            pass
+    return condition
+
+
+# ---------------------------------------------------------------------------
+# The two operations, shared by the listing's row actions and the door page
+# ---------------------------------------------------------------------------
+
+
+def perform_check_in(request, registration: Registration) -> bool:
+    """Check in through the service, log it, tell the user. True when the
+    registration is (now or already) checked in."""
+    personal = access.can_see_personal_data(request.user)
+    try:
+        checked, newly = service.check_in(registration.pk, user=request.user)
+    except Registration.DoesNotExist:
+        raise Http404 from None
+    except service.SignUpError as error:
+        messages.error(request, f"报名码 {registration.code}：{error.message}")
+        return False
+    except service.TryAgain:
+        messages.error(request, BUSY_MESSAGE)
+        return False
+    registration.checked_in_at = checked.checked_in_at
+    registration.checked_in_by_id = checked.checked_in_by_id
+    who = display_name(registration, personal)
+    if newly:
+        audit.log_registration(registration, audit.CHECK_IN, request.user)
+        messages.success(
+            request,
+            f"签到成功：{who}，{registration.party_size} 人（报名码 "
+            f"{registration.code}）。",
+        )
+    else:
+        messages.warning(
+            request,
+            f"{who}（报名码 {registration.code}）已于 "
+            f"{local(checked.checked_in_at, '%H:%M')} 签到过，无需重复签到。",
+        )
+    return True
+
+
+def perform_cancel(request, registration: Registration) -> bool:
+    """Cancel through the service (which promotes the waitlist), log it and the
+    promotions, tell the user."""
+    personal = access.can_see_personal_data(request.user)
+    if not registration.is_active:
+        messages.warning(request, f"报名码 {registration.code} 已经取消，无需再取消。")
+        return False
+    try:
+        promoted = service.cancel(registration.pk, user=request.user)
+    except Registration.DoesNotExist:
+        raise Http404 from None
+    except service.SignUpError as error:
+        messages.error(request, f"报名码 {registration.code}：{error.message}")
+        return False
+    except service.TryAgain:
+        messages.error(request, BUSY_MESSAGE)
+        return False
+    registration.refresh_from_db(fields=["status", "cancelled_at", "cancelled_by"])
+    if registration.status != RegistrationStatus.CANCELLED:
+        messages.error(request, f"报名码 {registration.code} 没有取消，请刷新后重试。")
+        return False
+    if registration.cancelled_by_id != request.user.pk:
+        # Cancelled by someone else a moment ago; the service changed nothing.
+        messages.warning(request, f"报名码 {registration.code} 已经取消，无需再取消。")
+        return False
+    codes = [other.code for other in promoted]
+    audit.log_registration(registration, audit.CANCEL, request.user, promoted=codes)
+    for other in promoted:
+        other.page = registration.page
+        other.occurrence = registration.occurrence
+        audit.log_registration(
+            other, audit.PROMOTE, request.user, freed_by=registration.code
+        )
+    message = (
+        f"已取消报名：{display_name(registration, personal)}，"
+        f"{registration.party_size} 人（报名码 {registration.code}）。"
+    )
+    if codes:
+        message += f"候补的 {'、'.join(codes)} 已自动递补为已报名。"
+    messages.success(request, message)
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Listing
+# ---------------------------------------------------------------------------
+
+
+class ActionsColumn(BaseColumn):
+    """签到 (a POST button) and 取消报名… (to the confirmation page) per row."""
+
+    cell_template_name = "events/admin/registration_actions_cell.html"
+
+    def __init__(self, name, *, view, **kwargs):
+        super().__init__(name, **kwargs)
+        self.view = view
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        view = self.view
+        can_change = view.can_change
+        context.update(
+            can_check_in=can_change
+            and instance.is_confirmed
+            and not instance.checked_in_at,
+            can_cancel=can_change and instance.is_active,
+            check_in_url=reverse(view.check_in_url_name, args=[instance.pk]),
+            cancel_url=reverse(view.cancel_url_name, args=[instance.pk]),
+            history_url=reverse(view.history_url_name, args=[instance.pk]),
+            next_url=view.return_url,
+            csrf_token=get_token(view.request),
+        )
+        return context
+
+
+def csv_safe(value: str) -> str:
+    """Keep spreadsheet programs from reading a cell as a formula."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+class RegistrationIndexView(IndexView):
+    """报名管理: every sign-up the user may see, with filters, search and export.
+    Names and phones are masked unless the user may see personal data."""
+
+    any_permission_required = ["view"]
+    page_title = "报名管理"
+    check_in_url_name = None
+    cancel_url_name = None
+    history_url_name = None
+    personal_only_export = ("household", "note")
+    masked_export = {"name": "masked_name", "phone": "masked_phone"}
+    datetime_exports = ("occurrence.start", "checked_in_at", "created_at")
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.personal = access.can_see_personal_data(request.user)
+        self.can_change = access.can_change(request.user)
+        if not self.personal:
+            self.list_export = [
+                field
+                for field in self.list_export
+                if field not in self.personal_only_export
+            ]
+        csv_date = {self.FORMAT_CSV: lambda value: local_naive_str(value)}
+        self.custom_field_preprocess = {
+            field: csv_date for field in self.datetime_exports
+        }
+        self.custom_value_preprocess = {
+            **self.custom_value_preprocess,
+            str: {self.FORMAT_CSV: csv_safe},
+        }
+
+    def get_base_queryset(self):
+        return access.visible_registrations(self.request.user)
+
+    def search_queryset(self, queryset):
+        if not self.is_searching:
+            return queryset
+        return queryset.filter(search_filter(self.search_query, self.personal))
+
+    @cached_property
+    def columns(self):
+        name = "name" if self.personal else "masked_name"
+        phone = "phone" if self.personal else "masked_phone"
+        return [
+            TitleColumn(
+                "code",
+                label="报名码",
+                sort_key="code",
+                get_url=lambda r: checkin_url(r.code),
+                classname="w-font-mono",
+            ),
+            Column("page", label="活动", accessor="page.title", sort_key="page__title"),
+            Column(
+                "occurrence",
+                label="场次",
+                accessor=lambda r: local(r.occurrence.start),
+                sort_key="occurrence__start",
+                classname=NOWRAP,
+            ),
+            Column("name", label="姓名", accessor=name, classname=NOWRAP),
+            Column("phone", label="手机号", accessor=phone, classname=NOWRAP),
+            Column("party_size", label="人数", sort_key="party_size"),
+            StatusTagColumn(
+                "status",
+                label="状态",
+                accessor="get_status_display",
+                primary=lambda r: r.is_confirmed,
+                sort_key="status",
+                classname=NOWRAP,
+            ),
+            Column(
+                "checked_in_at",
+                label="签到时间",
+                accessor=lambda r: local(r.checked_in_at),
+                sort_key="checked_in_at",
+                classname=NOWRAP,
+            ),
+            Column(
+                "created_at",
+                label="报名时间",
+                accessor=lambda r: local(r.created_at),
+                sort_key="created_at",
+                classname=NOWRAP,
+            ),
+            ActionsColumn("actions", label="操作", view=self),
+        ]
+
+    @cached_property
+    def header_buttons(self):
+        return [HeaderButton("现场签到", url=checkin_url(), icon_name="calendar-check")]
+
+    @cached_property
+    def return_url(self) -> str:
+        """The listing as the user sees it, for the row actions to come back to."""
+        params = self.request.GET.copy()
+        for key in ("export", "_w_filter_fragment"):
+            params.pop(key, None)
+        query = params.urlencode()
+        return f"{self.index_url}?{query}" if query else self.index_url
+
+    # Audit --------------------------------------------------------------
+
+    def list_summary(self) -> tuple[str, dict]:
+        """A title and data describing the list shown, for the audit log."""
+        data = {
+            key: value
+            for key, value in self.request.GET.items()
+            if key not in ("export", "_w_filter_fragment") and value
+        }
+        title = "报名名单"
+        if self.filters and self.filters.is_valid():
+            page = self.filters.form.cleaned_data.get("page")
+            if page is not None:
+                title = f"报名名单：{page.title}"
+                data["page_title"] = page.title
+        return title, data
+
+    def get_context_data(self, *args, **kwargs):
+        context = super().get_context_data(*args, **kwargs)
+        context["personal_data"] = self.personal
+        if self.personal and not self.is_export and context["object_list"]:
+            title, data = self.list_summary()
+            audit.log_list(
+                audit.VIEW_PERSONAL_DATA,
+                self.request.user,
+                title=title,
+                data={"rows": len(context["object_list"]), "filters": data},
+            )
+        return context
+
+    def render_to_response(self, context, **response_kwargs):
+        if self.is_export:
+            title, data = self.list_summary()
+            audit.log_list(
+                audit.EXPORT,
+                self.request.user,
+                title=title,
+                data={
+                    "format": self.request.GET["export"],
+                    "rows": len(context["object_list"]),
+                    "personal_data": self.personal,
+                    "filters": data,
+                },
+            )
+        return super().render_to_response(context, **response_kwargs)
+
+    # Export -------------------------------------------------------------
+
+    def get_filename(self):
+        return f"{self.export_filename}-{timezone.localdate():%Y%m%d}"
+
+    def to_row_dict(self, item):
+        row = {}
+        for field in self.list_export:
+            if not self.personal and field in self.masked_export:
+                value = getattr(item, self.masked_export[field])
+            elif field == "status":
+                value = item.get_status_display()
+            else:
+                value = getattr_path(item, field)
+            if field in self.datetime_exports and value is not None:
+                # Local wall-clock time: Excel has no time zones.
+                value = timezone.localtime(value).replace(tzinfo=None)
+            row[field] = value
+        return row
+
+    def stream_csv(self, queryset):
+        yield "\ufeff".encode()  # BOM: Excel and WPS then read the file as UTF-8
+        yield from super().stream_csv(queryset)
+
+    def write_csv_response(self, queryset):
+        response = StreamingHttpResponse(
+            self.stream_csv(queryset), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = content_disposition_header(
+            True, f"{self.get_filename()}.csv"
+        )
+        return response
+
+
+def getattr_path(item, path: str):
+    for part in path.split("."):
+        item = getattr(item, part)
+        if item is None:
+            return None
+    return item
+
+
+def local_naive_str(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+class RegistrationHistoryView(HistoryView):
+    """操作记录 of one sign-up (签到, 取消, 候补转正) from the audit log."""
+
+    any_permission_required = ["view"]
+    header_buttons = []
+
+    def get_base_object_queryset(self):
+        return access.visible_registrations(self.request.user)
+
+    def get_page_title(self):
+        return "操作记录"
+
+
+# ---------------------------------------------------------------------------
+# Row actions (POST only; GET shows or leads to a confirmation)
+# ---------------------------------------------------------------------------
+
+
+class RegistrationActionMixin(PermissionCheckedMixin):
+    model = Registration
+    permission_required = "change"
+    index_url_name = None
+
+    def get_object(self) -> Registration:
+        return get_object_or_404(
+            access.visible_registrations(self.request.user), pk=self.kwargs["pk"]
+        )
+
+    def get_success_url(self) -> str:
+        return get_valid_next_url_from_request(self.request) or reverse(
+            self.index_url_name
+        )
+
+
+class CheckInActionView(RegistrationActionMixin, View):
+    """POST: check the registration in. GET: the door page for its code."""
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request, pk):
+        return redirect(checkin_url(self.get_object().code))
+
+    def post(self, request, pk):
+        perform_check_in(request, self.get_object())
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class CancelView(RegistrationActionMixin, WagtailAdminTemplateMixin, TemplateView):
+    """GET: confirmation page. POST: cancel (the service promotes the waitlist)."""
+
+    template_name = "events/admin/cancel_confirm.html"
+    page_title = "取消报名"
+    header_icon = "cross"
+    http_method_names = ["get", "post"]
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": reverse(self.index_url_name), "label": "报名管理"},
+            {"url": "", "label": self.page_title},
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        registration = self.registration
+        personal = access.can_see_personal_data(self.request.user)
+        waiting = Registration.objects.filter(
+            occurrence_id=registration.occurrence_id,
+            status=RegistrationStatus.WAITLISTED,
+        ).count()
+        context.update(
+            registration=registration,
+            name=display_name(registration, personal),
+            phone=display_phone(registration, personal),
+            status_text=status_text(registration),
+            occurrence_start=local(registration.occurrence.start),
+            waiting=waiting,
+            next_url=get_valid_next_url_from_request(self.request),
+            back_url=self.get_success_url(),
+        )
+        return context
+
+    def get(self, request, pk):
+        self.registration = self.get_object()
+        return self.render_to_response(self.get_context_data())
+
+    def post(self, request, pk):
+        perform_cancel(request, self.get_object())
+        return HttpResponseRedirect(self.get_success_url())
+
+
+# ---------------------------------------------------------------------------
+# The door page
+# ---------------------------------------------------------------------------
+
+
+class CheckInView(WagtailAdminTemplateMixin, TemplateView):
+    """现场签到 at the door, on a staff phone: type the code or scan the resident's
+    QR code (which opens ``events_checkin?code=…``), see the sign-up, press 确认签到.
+
+    GET needs ``events.view_registration``; POST ``events.change_registration``.
+    """
+
+    template_name = "events/admin/checkin.html"
+    page_title = "现场签到"
+    header_icon = "calendar-check"
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        if not access.can_view(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": reverse(INDEX_URL_NAME), "label": "报名管理"},
+            {"url": "", "label": self.page_title},
+        ]
+
+    def find(self, code: str) -> tuple[Registration | None, str]:
+        """(registration, "") or (None, the reason to show)."""
+        registration = (
+            Registration.objects.select_related("page", "occurrence")
+            .filter(code=code)
+            .first()
+            if code
+            else None
+        )
+        if registration is None:
+            return None, f"没有找到报名码 {code[:20]}，请核对。"
+        if not access.in_scope(registration, self.request.user):
+            return None, f"报名码 {code} 是其他社区活动的报名，您没有权限查看。"
+        return registration, ""
+
+    def get(self, request):
+        raw = request.GET.get("code", "")
+        code = service.normalise_code(raw)
+        if not code:
+            return self.render(code="")
+        registration, problem = self.find(code)
+        if registration is None:
+            return self.render(code=code, problem=problem, status=404)
+        return self.render(code=code, registration=registration)
+
+    def post(self, request):
+        if not access.can_change(request.user):
+            raise PermissionDenied
+        code = service.normalise_code(request.POST.get("code", ""))
+        registration, problem = self.find(code)
+        if registration is None:
+            return self.render(code=code, problem=problem, status=404)
+        perform_check_in(request, registration)
+        return redirect(checkin_url(code))
+
+    def render(self, *, code, registration=None, problem="", status=200):
+        user = self.request.user
+        context = self.get_context_data(code=code, problem=problem)
+        if registration is not None:
+            personal = access.can_see_personal_data(user)
+            start = registration.occurrence.local_start
+            today = timezone.localdate()
+            context.update(
+                registration=registration,
+                name=display_name(registration, personal),
+                phone=display_phone(registration, personal),
+                status_text=status_text(registration),
+                occurrence_start=start,
+                occurrence_end=registration.occurrence.local_end,
+                not_today=start.date() != today,
+                occurrence_cancelled=registration.occurrence.cancelled,
+                can_check_in=access.can_change(user)
+                and registration.is_confirmed
+                and not registration.checked_in_at,
+                history_url=reverse(
+                    "events_registrations:history", args=[registration.pk]
+                ),
+            )
+        return TemplateResponse(
+            self.request, self.get_template_names(), context, status=status
+        )

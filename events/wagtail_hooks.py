@@ -1,0 +1,42 @@
+"""Admin hooks of the events app: 报名管理 (the sign-up listing), the door page
+现场签到 (``events_checkin``) and the audit-log actions of both."""
+
+from django.urls import path, reverse
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+
+from .staff import access, audit
+from .staff.views import CheckInView
+from .staff.viewsets import RegistrationViewSet
+
+
+@hooks.register("register_admin_viewset")
+def register_registration_viewset():
+    return RegistrationViewSet()
+
+
+@hooks.register("register_admin_urls")
+def register_checkin_url():
+    # The resident's QR code encodes this URL with ?code=…: keep name and path.
+    return [path("checkin/", CheckInView.as_view(), name="events_checkin")]
+
+
+class CheckInMenuItem(MenuItem):
+    def is_shown(self, request):
+        return access.can_view(request.user)
+
+
+@hooks.register("register_admin_menu_item")
+def register_checkin_menu_item():
+    return CheckInMenuItem(
+        "现场签到",
+        reverse("events_checkin"),
+        name="events-checkin",
+        icon_name="calendar-check",
+        order=251,
+    )
+
+
+@hooks.register("register_log_actions")
+def register_registration_log_actions(actions):
+    audit.register_log_actions(actions)
