@@ -183,3 +183,61 @@ def test_calendar_query_count_is_constant(client):
     large, html = count(client, "/activities/")
     assert html.count('class="card card--event') == 30  # one page of 30
     assert small == large == CALENDAR_QUERIES
+
+
+# The month view of 2030-01 (activities one per day from 2030-01-01).
+MONTH_QUERIES = 17
+
+
+def test_month_view_query_count_is_constant(client):
+    build_calendar_site(3)
+    small, html = count(client, "/activities/month/?m=2030-01")
+    assert html.count('class="card card--event') == 3
+    build_calendar_site(40, 3)
+    large, html = count(client, "/activities/month/?m=2030-01")
+    assert html.count('class="card card--event') == 31  # every day of January
+    assert small == large == MONTH_QUERIES
+
+
+def test_index_and_month_show_each_date_of_a_recurring_activity(client):
+    html = client.get("/activities/?type=activity").content.decode()
+    assert html.count('<strong class="card__title">每周书画课</strong>') >= 2
+    page = ActivityPage.objects.get(slug="shuhua-ke")
+    first = timezone.localtime(page.schedule()[0].start)
+    month = client.get(f"/activities/month/?m={first:%Y-%m}").content.decode()
+    expected = [
+        s
+        for s in page.schedule()
+        if not s.excluded and timezone.localtime(s.start).month == first.month
+    ]
+    assert month.count('<strong class="card__title">每周书画课</strong>') == len(
+        expected
+    )
+
+
+@pytest.mark.parametrize("value", ["abc", "1999-13", "2030-00", "", "2030-1-1"])
+def test_month_view_tolerates_bad_months(client, value):
+    response = client.get(f"/activities/month/?m={value}&community=x&type=<b>")
+    assert response.status_code == 200
+    assert timezone.localdate().strftime("%Y年%-m月") in response.content.decode()
+
+
+def test_home_shows_the_next_activities_with_seats_left(client):
+    from events.models import Occurrence
+    from events.registration import sign_up
+    from tests.factories import ActivityPageFactory
+
+    soon = timezone.now() + timedelta(minutes=30)
+    page = ActivityPageFactory(
+        parent=EventIndexPage.objects.get(slug="activities"),
+        title="马上开始的活动",
+        start=soon,
+        end=soon + timedelta(hours=1),
+        registration_required=True,
+        capacity=5,
+    )
+    occurrence = Occurrence.objects.get(page_id=page.pk)
+    sign_up(page, occurrence.pk, name="王秀兰", phone="13800001234", party_size=2)
+    html = client.get("/").content.decode()
+    card = html.split("马上开始的活动")[1].split("</li>")[0]
+    assert "余 3 个名额" in card
