@@ -406,6 +406,12 @@ class EventPage(RoutablePageMixin, BasePage):
         )
 
     @property
+    def first_local_start(self) -> datetime:
+        """The first date of the schedule (a weekly rule may skip ``start``'s day)."""
+        slots = self.schedule()
+        return timezone.localtime(slots[0].start if slots else self.start)
+
+    @property
     def repeat_description(self) -> str:
         return recurrence.describe(
             self.repeat, self.repeat_weekdays, self.repeat_until, self.repeat_count

@@ -245,3 +245,15 @@ def test_recurring_activity_offers_its_dates(client):
     assert "每周二、周四" in html
     assert html.count('name="occurrence"') >= 2  # a radio per coming date
     assert "停课日期" in html
+
+
+def test_recurring_page_says_when_the_first_session_is(client):
+    page = (
+        EventIndexPage.objects.get(slug="activities")
+        .get_children()
+        .get(slug="shuhua-ke")
+        .specific
+    )
+    first = timezone.localtime(page.schedule()[0].start)
+    html = client.get(page.url).content.decode()
+    assert f"{first.year}年{first.month}月{first.day}日起" in html
