@@ -2,7 +2,7 @@
 (seats, window, duplicates) belong to ``events/registration.py``."""
 
 from django import forms
-from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from .registration import SignUpError, normalise_phone
 
@@ -93,10 +93,10 @@ class SignUpForm(forms.Form):
 
 
 def _occurrence_label(occurrence, page) -> str:
-    start = timezone.localtime(occurrence.start)
-    text = f"{start.month}月{start.day}日 周{'一二三四五六日'[start.weekday()]}"
-    if not page.all_day:
-        text += f" {start:%H:%M}"
+    # The same "n月j日 l" as the pages' date lines.
+    text = date_format(
+        occurrence.local_start, "n月j日 l" if page.all_day else "n月j日 l H:i"
+    )
     if occurrence.capacity is not None:
         left = occurrence.seats_left
         if left:

@@ -134,9 +134,7 @@ def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
         ids_by_kind.setdefault(kind, set()).add(page_id)
     if not ids_by_kind:
         return []
-    # What ListingQuerySet.listed() does (live, public, under the index), with
-    # the view restrictions read once for all the types.
-    private = Page.objects.all().private_q()
+    private = Page.objects.all().private_q()  # read once for all the types
     pages = []
     for model in EVENT_MODELS:
         ids = ids_by_kind.get(model.kind)
@@ -146,10 +144,8 @@ def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
         if any(f.name == "lecturer" for f in model._meta.concrete_fields):
             related.append("lecturer")
         pages.extend(
-            model.objects.live()
-            .filter(pk__in=ids, path__startswith=within)
-            .exclude(private)
-            .defer_streamfields()
+            model.objects.listed(within, private)
+            .filter(pk__in=ids)
             .select_related(*related)
         )
     pages.sort(key=lambda page: (page.start, page.pk))

@@ -129,25 +129,12 @@ class EventIndexPage(RoutablePageMixin, BasePage):
 
 
 class EventPageQuerySet(ListingQuerySet):
-    def for_listing(self, within: str | None = None):
+    def for_listing(self, within: str | None = None, private=None):
         return (
-            self.listed(within)
+            self.listed(within, private)
             .select_related("community")
             .prefetch_related(with_image("cover", CARD_RENDITION))
         )
-
-    def upcoming(self, now=None):
-        """Activities that have not ended yet (those without an end: not started)."""
-        now = now or timezone.now()
-        return self.filter(
-            models.Q(end__gte=now) | models.Q(end__isnull=True, start__gte=now)
-        ).order_by("start", "pk")
-
-    def past(self, now=None):
-        now = now or timezone.now()
-        return self.filter(
-            models.Q(end__lt=now) | models.Q(end__isnull=True, start__lt=now)
-        ).order_by("-start", "-pk")
 
 
 class EventPage(RoutablePageMixin, BasePage):
@@ -439,7 +426,8 @@ class EventPage(RoutablePageMixin, BasePage):
         from .views import event_page_context
 
         context = super().get_context(request, *args, **kwargs)
-        context.update(event_page_context(self, request, kwargs.get("form")))
+        if kwargs.get("signup", True):  # not on a resident's result/cancel page
+            context.update(event_page_context(self, request, kwargs.get("form")))
         return context
 
     @path("")

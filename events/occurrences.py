@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from wagtail.models import Page
 
 from .models import ACTIVE_STATUSES, EVENT_MODELS, Occurrence, Registration
 
@@ -43,18 +44,23 @@ def sync_occurrences(page) -> None:
             row = by_date.get(timezone.localdate(slot.start))
             if row is not None:
                 matches[i] = row
-    kept = set()
     with_signups = set(
         Registration.objects.filter(occurrence__page_id=page.pk)
         .values_list("occurrence_id", flat=True)
         .distinct()
     )
+    new, changed = [], []
     for i, slot in enumerate(slots):
         row = matches.get(i)
         if row is None:
             if slot.excluded:
                 continue
-            row = Occurrence(page_id=page.pk, start=slot.start, taken=0)
+            row = Occurrence(page_id=page.pk, taken=0)
+            new.append(row)
+        elif slot.excluded and row.pk not in with_signups:
+            continue  # deleted below
+        else:
+            changed.append(row)
         row.start, row.end, row.cancelled = slot.start, slot.end, slot.excluded
         for field, value in common.items():
             setattr(row, field, value)
@@ -62,17 +68,21 @@ def sync_occurrences(page) -> None:
             # Validation refuses this in the editor; code that saves directly
             # keeps the seats already given.
             row.capacity = row.taken
-        if slot.excluded and row.pk and row.pk not in with_signups:
-            continue  # deleted below
-        row.save()
-        kept.add(row.pk)
-    stale = [o for o in existing if o.pk not in kept]
+    kept = {row.pk for row in changed}
+    stale = [row for row in existing if row.pk not in kept]
     for row in stale:
         if row.pk in with_signups:
             row.cancelled = True
-            row.save(update_fields=["cancelled"])
-        else:
-            row.delete()
+            changed.append(row)
+    Occurrence.objects.filter(
+        pk__in=[row.pk for row in stale if row.pk not in with_signups]
+    ).delete()
+    # ``taken`` is left out: only the registration service moves it, under its lock.
+    Occurrence.objects.bulk_update(
+        changed,
+        ["start", "end", "cancelled", "kind", "community", "capacity", "all_day"],
+    )
+    Occurrence.objects.bulk_create(new)
 
 
 def most_confirmed(page) -> int:
@@ -120,18 +130,19 @@ def listed_occurrences(
 
 def attach_events(occurrences) -> list[Occurrence]:
     """Give every occurrence its specific page as ``.event``: one query per activity
-    type present (with community and cover renditions), whatever the number."""
+    type present (with community and cover renditions) and one for the view
+    restrictions, whatever the number."""
     occurrences = list(occurrences)
     ids_by_kind = defaultdict(set)
     for occurrence in occurrences:
         ids_by_kind[occurrence.kind].add(occurrence.page_id)
     pages = {}
+    private = Page.objects.all().private_q() if ids_by_kind else None
     for model in EVENT_MODELS:
         ids = ids_by_kind.get(model.kind)
         if ids:
-            pages.update(
-                (p.pk, p) for p in model.objects.for_listing().filter(pk__in=ids)
-            )
+            listing = model.objects.for_listing(private=private).filter(pk__in=ids)
+            pages.update((p.pk, p) for p in listing)
     result = []
     for occurrence in occurrences:
         occurrence.event = pages.get(occurrence.page_id)

@@ -21,7 +21,6 @@ the form again with the input kept.
 
 import re
 import secrets
-import time
 from dataclasses import dataclass
 
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -389,30 +388,3 @@ def waitlist_position(registration: Registration) -> int | None:
         .exclude(created_at=registration.created_at, pk__gt=registration.pk)
         .count()
     )
-
-
-def sign_up_without_lock(page, occurrence_id: int, pause: float = 0.0, **fields):
-    """CONTROL FOR TESTS ONLY: the same decision made the naive way — read the
-    count, then write — with no lock. Used by the concurrency tests to show that
-    the race is real (several requests decide there is a seat) and that the check
-    constraint refuses the excess. Never called by the site."""
-    occurrence = Occurrence.objects.get(pk=occurrence_id)
-    fits = _confirmed_people(occurrence_id) + fields.get("party_size", 1) <= (
-        occurrence.capacity
-    )
-    time.sleep(pause)
-    if not fits:
-        return "waitlisted"
-    with transaction.atomic():
-        Occurrence.objects.filter(pk=occurrence_id).update(
-            taken=F("taken") + fields.get("party_size", 1)
-        )
-        _create(
-            page_id=page.pk,
-            occurrence=occurrence,
-            status=RegistrationStatus.CONFIRMED,
-            phone=fields["phone"],
-            name=fields["name"],
-            party_size=fields.get("party_size", 1),
-        )
-    return "confirmed"

@@ -180,6 +180,7 @@ def registration_result(page, request, token):
     response = page.render(
         request,
         template="events/registration_result.html",
+        signup=False,
         context_overrides={
             "registration": registration,
             "occurrence": registration.occurrence,
@@ -205,6 +206,7 @@ def registration_cancel(page, request, token):
             response = page.render(
                 request,
                 template="events/registration_cancel.html",
+                signup=False,
                 context_overrides={"registration": registration, "retry": True},
             )
             response.status_code = 503
@@ -215,6 +217,7 @@ def registration_cancel(page, request, token):
     response = page.render(
         request,
         template="events/registration_cancel.html",
+        signup=False,
         context_overrides={
             "registration": registration,
             "occurrence": registration.occurrence,

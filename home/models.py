@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from modelcluster.contrib.taggit import ClusterTaggableManager
@@ -67,9 +67,11 @@ def int_or_none(value):
 
 
 class ListingQuerySet(PageQuerySet):
-    def listed(self, within: str | None = None):
-        """Live, public pages, restricted to the tree path ``within`` if given."""
-        qs = self.live().public()
+    def listed(self, within: str | None = None, private: Q | None = None):
+        """Live, public pages, restricted to the tree path ``within`` if given.
+        ``private`` is ``private_q()`` already read (a query) when several page
+        types are listed together."""
+        qs = self.live().exclude(private if private is not None else self.private_q())
         if within:
             qs = qs.filter(path__startswith=within)
         return qs.defer_streamfields()

@@ -26,8 +26,9 @@ VIEW_PERSONAL_DATA = "events.registration.view_personal_data"
 LIST_OBJECT_ID = 0  # the registration list as a whole (no Registration has pk 0)
 
 
-def _local(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+def local(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time as local wall-clock text ("" for None)."""
+    return timezone.localtime(value).strftime(fmt) if value else ""
 
 
 def registration_data(registration: Registration, **extra) -> dict:
@@ -36,7 +37,7 @@ def registration_data(registration: Registration, **extra) -> dict:
         "page_id": registration.page_id,
         "page_title": registration.page.title,
         "occurrence_id": registration.occurrence_id,
-        "occurrence_start": _local(registration.occurrence.start),
+        "occurrence_start": local(registration.occurrence.start),
         "party_size": registration.party_size,
         "status": registration.status,
         **extra,

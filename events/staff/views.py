@@ -39,8 +39,7 @@ INDEX_URL_NAME = "events_registrations:index"
 NOWRAP = "registration-nowrap"
 
 
-def local(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return timezone.localtime(value).strftime(fmt) if value else ""
+local = audit.local
 
 
 def checkin_url(code: str = "") -> str:

@@ -136,7 +136,7 @@ def test_festival_editor_sees_lunar_dates(admin_client):
 
 
 # Queries for the 活动日历 page, with 10 or with 100 activities (README).
-CALENDAR_QUERIES = 18
+CALENDAR_QUERIES = 16
 
 
 def build_calendar_site(count, start_index=0):
@@ -186,7 +186,7 @@ def test_calendar_query_count_is_constant(client):
 
 
 # The month view of 2030-01 (activities one per day from 2030-01-01).
-MONTH_QUERIES = 17
+MONTH_QUERIES = 15
 
 
 def test_month_view_query_count_is_constant(client):

@@ -55,7 +55,7 @@ CONTROL = """
 import json, threading
 from django.db import IntegrityError, connection
 from events.models import Occurrence, Page
-from events.registration import sign_up_without_lock
+from tests.events.unlocked import sign_up_without_lock
 occurrence = Occurrence.objects.get(pk={occurrence})
 page = Page.objects.get(pk=occurrence.page_id).specific
 decided, refused, errors = [], [], []
