@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("search/", search_views.search, name="search"),
+    path("share/", include("home.sharing.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(
         "robots.txt",
