@@ -1,0 +1,343 @@
+"""Chinese text for search: normalise, segment, pinyin, and read a query.
+
+Pure functions with no database or Django model in sight, used the same way when a
+page is indexed and when a resident's query is read — matching only works if both
+sides go through exactly the same steps:
+
+- ``normalise``: full-width → half-width (NFKC), traditional → simplified (OpenCC
+  ``t2s``), lower case. A query typed as 戊院社區 or ２０２６ meets the index as
+  戊院社区 / 2026.
+- ``segment``: jieba in search mode (a long word also yields the dictionary words
+  inside it: 先锋讲堂 → 先锋, 讲堂, 先锋讲堂), with a user dictionary of our own
+  terms (``add_terms``), plus the character bigrams of every word of three or more
+  characters. The bigrams make matching independent of the dictionary a process
+  happens to hold: a word the indexing process knew (a new community's name) and
+  the querying process does not yet still meets on its bigrams.
+- ``pinyin_tokens``: full pinyin and initials of a title's words and runs
+  (甲院 → jiayuan, jy; 先锋讲堂 → xianfengjiangtang, xfjt).
+- ``parse_query``: a resident's query as concepts, each a set of alternative
+  tokens (the word, the words inside it, its bigrams, its synonyms).
+
+Tokens only ever contain ``[0-9a-z]`` or CJK ideographs, so no query can carry
+full-text syntax (quotes, ``*``, ``NEAR(``, ``AND``/``OR``/``NOT`` are either
+stripped or become lower-case words) into FTS5 or ``to_tsquery``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import jieba
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+# Longest query we read; the search box says the same (maxlength).
+MAX_QUERY_LENGTH = 200
+# A 200-character query would otherwise become a hundred OR'ed terms.
+MAX_CONCEPTS = 16
+
+# Terms of the programme that are in the dictionary whatever the content says; the
+# rest (community names, brands, 板块, lecturers, honourees, tags …) are added from
+# the content by ``search.terms``.
+BASE_TERMS = (
+    "一社一品",
+    "先锋讲堂",
+    "书记讲坛",
+    "道德讲堂",
+    "讲师团",
+    "花园榜样",
+    "花园路",
+    "花园路街道",
+    "党群服务中心",
+    "九在楼组",
+    "星级楼院",
+    "三领三创三化",
+    "三社联动",
+    "红色物业",
+    "时间银行",
+    "五星支部",
+    "社代会",
+    "新媒体工作站",
+    "四点钟课堂",
+    "慈孝文化节",
+    "老旧小区",
+    "垃圾分类",
+    "防诈骗",
+)
+
+# Function words that would match nearly every page. Dropped from the index and
+# from queries (a query of nothing else gets a "be more specific" message).
+STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 也 都 就 而 之 把 被 让 给 向 对 着 过 吗 呢 吧 啊 呀 哦"
+    " 嗯 地 得 其 以 于 为 这 那 个 有".split()
+)
+
+# Synonyms residents use for the same thing. Kept small and deliberate: each group
+# is a set of words a resident might type for what our pages call by another name
+# (老人 ↔ 长者/敬老, 孩子 ↔ 儿童/少儿 …). A query word in a group also looks for
+# the other words of its group; the page must still be relevant by its own words.
+SYNONYM_GROUPS = (
+    ("老人", "老年", "老年人", "长者", "敬老", "高龄"),
+    ("孩子", "儿童", "少儿", "小朋友", "小孩"),
+    ("讲座", "讲堂", "讲坛"),
+    ("志愿者", "义工", "志愿"),
+    ("防诈骗", "反诈", "防骗", "诈骗"),
+    ("义诊", "看病", "体检", "就医"),
+    ("邻居", "邻里"),
+    ("春节", "过年"),
+    ("元旦", "新年"),
+    ("环保", "垃圾分类", "绿色"),
+    ("党课", "党史"),
+    ("榜样", "好人", "先进"),
+)
+SYNONYMS: dict[str, frozenset[str]] = {
+    word: frozenset(group) for group in SYNONYM_GROUPS for word in group
+}
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_PIECE = re.compile(r"[0-9a-z]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+_t2s = opencc.OpenCC("t2s")
+_lock = threading.Lock()
+_tokenizer: jieba.Tokenizer | None = None
+_terms: set[str] = set()
+
+
+def normalise(text: str) -> str:
+    """Full-width → half-width, traditional → simplified, lower case."""
+    if not text:
+        return ""
+    return _t2s.convert(unicodedata.normalize("NFKC", text)).lower()
+
+
+def _jieba() -> jieba.Tokenizer:
+    """This process's tokenizer, created on first use: jieba's dictionary ships in
+    the package; its parsed cache goes to the temp directory (never the checkout,
+    never the network) and its start-up messages are silenced."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.tmp_dir = tempfile.gettempdir()
+                tokenizer.cache_file = "portal-jieba.cache"
+                tokenizer.initialize()
+                _add_words(tokenizer, BASE_TERMS)
+                _tokenizer = tokenizer
+    return _tokenizer
+
+
+def term_pieces(term: str) -> list[str]:
+    """A term as dictionary words: 甲院·党建 → 甲院, 党建 (jieba never keeps
+    punctuation inside a word). Only runs of two or more CJK characters: digits
+    or letters in the dictionary (a community called 甲院23) would make jieba cut
+    2023 into 20 / 23 everywhere."""
+    return [piece for piece in _CJK.findall(normalise(term)) if len(piece) >= 2]
+
+
+def _add_words(tokenizer: jieba.Tokenizer, terms: Iterable[str]) -> int:
+    added = 0
+    for term in terms:
+        for piece in term_pieces(term or ""):
+            if piece not in _terms:
+                # Without a frequency jieba computes one high enough for the word
+                # to be cut out whole.
+                tokenizer.add_word(piece)
+                _terms.add(piece)
+                added += 1
+    return added
+
+
+def add_terms(terms: Iterable[str]) -> int:
+    """Add our own terms (names, brands …) to this process's dictionary; returns how
+    many were new."""
+    tokenizer = _jieba()
+    with _lock:
+        return _add_words(tokenizer, terms)
+
+
+def known_terms() -> frozenset[str]:
+    return frozenset(_terms)
+
+
+def _pieces(token: str) -> list[str]:
+    return _PIECE.findall(token)
+
+
+def _bigrams(word: str) -> list[str]:
+    return [word[i : i + 2] for i in range(len(word) - 1)]
+
+
+def _expand(piece: str) -> list[str]:
+    """A segment plus its bigrams when it is a CJK word of three or more chars."""
+    if len(piece) >= 3 and _CJK.fullmatch(piece):
+        return [piece, *_bigrams(piece)]
+    return [piece]
+
+
+def segment(text: str) -> list[str]:
+    """Index tokens of ``text`` (normalised here): jieba search-mode words and their
+    bigrams, in text order, stopwords dropped, repeats kept (they count)."""
+    text = normalise(text)
+    if not text.strip():
+        return []
+    tokens = []
+    for token in _jieba().cut_for_search(text):
+        for piece in _pieces(token):
+            if piece not in STOPWORDS:
+                tokens.extend(_expand(piece))
+    return tokens
+
+
+@lru_cache(maxsize=4096)
+def _pinyin(word: str) -> tuple[str, str]:
+    return (
+        "".join(lazy_pinyin(word)),
+        "".join(lazy_pinyin(word, style=Style.FIRST_LETTER)),
+    )
+
+
+def pinyin(word: str) -> str:
+    """Full pinyin of a CJK word without tones or spaces: 甲院 → jiayuan."""
+    return _pinyin(normalise(word))[0]
+
+
+def initials(word: str) -> str:
+    """First letters of a CJK word's syllables: 先锋讲堂 → xfjt."""
+    return _pinyin(normalise(word))[1]
+
+
+def pinyin_tokens(title: str) -> list[str]:
+    """Pinyin and initials for a title: of each run of characters between
+    punctuation (先锋讲堂：从老照片… → xianfengjiangtang …) and of each word and
+    bigram in it (甲院社区 → jiayuan, jy, shequ, sq …). Single characters are left
+    out: one syllable matches too much to be useful."""
+    text = normalise(title)
+    # Whole runs only while short enough that someone might type them.
+    words = [run for run in _CJK.findall(text) if 2 <= len(run) <= 12]
+    words += [t for t in segment(text) if len(t) >= 2 and _CJK.fullmatch(t)]
+    tokens: dict[str, None] = {}
+    for word in words:
+        full, first = _pinyin(word)
+        tokens[full] = None
+        tokens[first] = None
+    return list(tokens)
+
+
+def pinyin_matches(title: str, words: Iterable[str]) -> list[str]:
+    """The words of ``title`` (normalised) whose pinyin or initials are among
+    ``words``: what to mark in 甲院社区 when the query was jiayuan."""
+    wanted = set(words)
+    if not wanted:
+        return []
+    text = normalise(title)
+    candidates = [run for run in _CJK.findall(text) if 2 <= len(run) <= 12]
+    candidates += [t for t in segment(text) if len(t) >= 2 and _CJK.fullmatch(t)]
+    return [w for w in dict.fromkeys(candidates) if wanted & set(_pinyin(w))]
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing the resident asked for: the word as typed (normalised), the
+    dictionary words inside it (先锋讲堂 → 先锋, 讲堂), its bigrams and its
+    synonyms. Any of them finds a page; how well it matched is for ranking."""
+
+    word: str
+    inside: frozenset[str] = frozenset()
+    bigrams: frozenset[str] = frozenset()
+    synonyms: frozenset[str] = frozenset()
+
+    @property
+    def alternatives(self) -> frozenset[str]:
+        """Every token that counts as finding this concept."""
+        found = {self.word, *self.inside, *self.bigrams, *self.synonyms}
+        return frozenset(found - STOPWORDS)
+
+    @property
+    def marks(self) -> frozenset[str]:
+        """What to mark in a title or snippet — not the bigrams: marking 院社 in
+        戊院社区 would look like a bug."""
+        return frozenset({self.word, *self.inside, *self.synonyms})
+
+    def strength(self, tokens: str) -> float:
+        """How well a token string (a document's title: tokens between spaces)
+        holds this concept: 1 for the word itself (or every bigram of it), .5 for
+        a synonym or a word inside it, 0 otherwise. A synonym counts less than
+        the word typed: 讲堂 puts 先锋讲堂 before 书记讲坛."""
+        padded = f" {tokens} "
+
+        def has(token: str) -> bool:
+            return f" {token} " in padded
+
+        if has(self.word) or (self.bigrams and all(map(has, self.bigrams))):
+            return 1.0
+        if any(map(has, self.synonyms)) or any(map(has, self.inside)):
+            return 0.5
+        return 0.0
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str  # the query as shown back (spaces tidied, cut to MAX_QUERY_LENGTH)
+    normalised: str
+    concepts: tuple[Concept, ...] = field(default=())
+
+    @property
+    def terms(self) -> list[str]:
+        """Every token to look for, longest first (a stable order)."""
+        found = {t for concept in self.concepts for t in concept.alternatives}
+        return sorted(found, key=lambda t: (-len(t), t))
+
+    @property
+    def groups(self) -> list[list[str]]:
+        """Per concept, its alternatives (sorted): a page matching the whole
+        query has one token of every group."""
+        return [sorted(c.alternatives) for c in self.concepts]
+
+    @property
+    def highlight_terms(self) -> list[str]:
+        found = {t for concept in self.concepts for t in concept.marks}
+        return sorted(found, key=lambda t: (-len(t), t))
+
+    def __bool__(self) -> bool:
+        return bool(self.concepts)
+
+
+def parse_query(raw: str) -> ParsedQuery:
+    """A resident's query as concepts. Never raises; a query with nothing
+    searchable in it (emoji, punctuation, only stopwords) has no concepts."""
+    text = " ".join((raw or "").split())[:MAX_QUERY_LENGTH]
+    norm = normalise(text)
+    words: list[str] = []
+    for token in _jieba().cut(norm):
+        for piece in _pieces(token):
+            if piece not in STOPWORDS and piece not in words:
+                words.append(piece)
+    letters = [w for w in words if w.isascii() and w.isalpha()]
+    if len(letters) > 1 and len(letters) == len(words):
+        # "jia yuan" typed with a space is the pinyin "jiayuan".
+        joined = "".join(letters)
+        concept = Concept(joined, inside=frozenset(letters))
+        return ParsedQuery(text, norm, (concept,))
+    concepts = []
+    for word in words[:MAX_CONCEPTS]:
+        inside = frozenset()
+        if len(word) >= 3:
+            cut = {p for t in _jieba().cut_for_search(word) for p in _pieces(t)}
+            inside = frozenset(p for p in cut if len(p) >= 2 and p != word)
+        # Bigrams only for a word the dictionary does not know (a name): a known
+        # word is cut the same way in every text, and its bigrams (园榜) match
+        # pages that have nothing to do with it.
+        known = _jieba().FREQ.get(word, 0) > 0
+        bigrams = frozenset() if known else frozenset(_expand(word)[1:])
+        synonyms = SYNONYMS.get(word, frozenset()) - {word}
+        concepts.append(Concept(word, inside, bigrams, synonyms))
+    return ParsedQuery(text, norm, tuple(concepts))

@@ -1,0 +1,68 @@
+"""search/engine.py and search/terms.py against the demo."""
+
+import pytest
+from django.core.cache import cache
+
+from home.models import CommunityIndexPage, CommunityPage
+from search import engine, terms, text
+from search.models import SearchDocument
+
+pytestmark = pytest.mark.django_db
+
+
+def slugs(ids):
+    found = dict(
+        SearchDocument.objects.filter(pk__in=ids).values_list("pk", "page__slug")
+    )
+    return [found[pk] for pk in ids]
+
+
+def test_every_concept_first_any_concept_when_none_has_all():
+    both = slugs(engine.search("中秋 重阳").ids)
+    assert both == ["cixiao-wenhuajie-2026"]
+    # nothing holds both words: pages with either
+    either = slugs(engine.search("月饼 民事调解").ids)
+    assert {"zhongqiu-yuebing", "minshi-tiaojie"} <= set(either)
+
+
+def test_substring_fallback_for_a_character_inside_words():
+    outcome = engine.search("饺")
+    assert outcome.substring and "dongzhi-jiaozi" in slugs(outcome.ids)
+
+
+def test_wagtail_api_path_gives_the_same_pages(monkeypatch):
+    """Another backend (Elasticsearch) is asked through Wagtail's search() API;
+    run that path on the database backend and compare."""
+    for query in ["月饼", "jiayuan", "2025 花园榜样", "戊院社區"]:
+        groups = text.parse_query(query).groups
+        direct = {c.id for c in engine.candidates(groups)}
+        monkeypatch.setattr(engine, "_database_candidates", lambda *a: None)
+        via_api = {c.id for c in engine.candidates(groups)}
+        monkeypatch.undo()
+        assert via_api == direct, query
+
+
+def test_scan_limit_bounds_the_work_for_a_word_on_every_page():
+    groups = text.parse_query("社区").groups
+    assert len(engine.candidates(groups, limit=100, scan=20)) <= 20
+    assert len(engine.candidates(groups, limit=5)) == 5
+
+
+def test_a_new_name_reaches_every_process_dictionary(monkeypatch):
+    index = CommunityIndexPage.objects.get()
+    page = CommunityPage(
+        title="榆林苑社区", slug="yulinyuan", short_name="榆林苑", brand_name="榆香满院"
+    )
+    index.add_child(instance=page)
+    page.save_revision().publish()
+    assert {"榆林苑社区", "榆林苑", "榆香满院"} <= text.known_terms()
+    # Another process had loaded an older version: it reloads on its next search.
+    monkeypatch.setattr(terms, "_loaded_version", "older")
+    calls = []
+    monkeypatch.setattr(terms, "content_terms", lambda: calls.append(1) or [])
+    engine.search("榆林苑")
+    assert calls == [1]
+    engine.search("榆林苑")
+    assert calls == [1]  # once per change, not per search
+    assert cache.get(terms.CACHE_KEY) == terms._loaded_version
+    assert "yulinyuan" in slugs(engine.search("榆香满院").ids)
