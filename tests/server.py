@@ -49,9 +49,17 @@ def fresh_database_env(workdir: Path, suffix: str) -> dict[str, str]:
 
 
 class DemoServer:
-    def __init__(self, workdir: Path, suffix: str = "e2e", gunicorn: int = 0):
+    def __init__(
+        self,
+        workdir: Path,
+        suffix: str = "e2e",
+        gunicorn: int = 0,
+        extra_env: dict[str, str] | None = None,
+    ):
         """``gunicorn=N`` serves with N gunicorn worker processes (8 threads each,
-        a production-sized listen backlog) instead of ``runserver``."""
+        a production-sized listen backlog) instead of ``runserver``.
+        ``extra_env`` adds settings read from the environment (e.g.
+        ``WECHAT_APP_ID`` and ``WECHAT_API_BASE`` of a fake WeChat API)."""
         self.workdir = workdir
         self.gunicorn = gunicorn
         self.port = free_port()
@@ -63,6 +71,7 @@ class DemoServer:
             "SERVE_MEDIA": "true",
             "MEDIA_ROOT": str(workdir / "media"),
             **fresh_database_env(workdir, suffix),
+            **(extra_env or {}),
         }
         if not self.env["DATABASE_URL"]:
             del self.env["DATABASE_URL"]

@@ -1,7 +1,17 @@
 """Template tags shared by every page: navigation, breadcrumbs, share metadata."""
 
+from datetime import date
+from urllib.parse import urlencode
+
 from django import template
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import format_html
 from wagtail.models import Page, Site
+
+from home.models import canonical_origin, is_share_image, plain_excerpt
+from home.sharing import wechat
+from portal import pagecache
 
 register = template.Library()
 
@@ -44,25 +54,78 @@ def breadcrumbs(context):
     return {"request": context.get("request"), "ancestors": ancestors, "page": page}
 
 
-@register.inclusion_tag("includes/share_meta.html", takes_context=True)
-def share_meta(context, page=None):
-    """<title>, description, canonical and Open Graph tags, all URLs absolute."""
+# ---------------------------------------------------------------------------
+# Share metadata: <title>, description, canonical, Open Graph, WeChat share card
+# ---------------------------------------------------------------------------
+
+def without_tracking(request) -> str:
+    """The request's query minus the parameters WeChat and trackers append
+    (?from=singlemessage&isappinstalled=0 …), in the page cache's order: a page
+    cached for one address is served for the others, so its canonical URL must
+    be worked out from exactly what the cache key keeps."""
+    return urlencode(pagecache.kept_params(request.META.get("QUERY_STRING", "")))
+
+
+def canonical_url(request, page) -> str:
+    """The absolute address of what is shown.
+
+    A page is its own URL whatever query it was loaded with (filters, page
+    numbers, WeChat's ?from=…). A route of the page without arguments (the month
+    view) is its own URL with its query minus tracking parameters; a route with
+    arguments (a resident's sign-up result) is private and points to the page.
+    A view that is no page (search) keeps its query minus tracking parameters."""
+    if isinstance(page, Page) and hasattr(page, "get_canonical_url"):
+        url = page.get_canonical_url(request)
+        match = getattr(request, "routable_resolver_match", None)
+        own_route = (
+            match is not None
+            and getattr(match, "route", "")
+            and not match.args
+            and not match.kwargs
+            and request.method in ("GET", "HEAD")
+        )
+        if not own_route:
+            return url
+    query = without_tracking(request)
+    return (
+        canonical_origin(request) + request.path + (f"?{query}" if query else "")
+    )
+
+
+def share_title(context, page, site_name: str) -> str:
+    if not isinstance(page, Page):
+        return context.get("title") or site_name
+    title = page.seo_title or page.title
+    month = context.get("month")
+    if isinstance(month, date) and context.get("weeks") is not None:
+        # The month view of the activity calendar.
+        title = f"{title} · {month.year}年{month.month}月"
+    return title
+
+
+def share_data(context) -> dict:
+    """Everything the head, the hidden share image and the WeChat script need;
+    worked out once per request (the tags below share it)."""
     request = context["request"]
+    page = context.get("page")
+    memo = request.__dict__.setdefault("_portal_share", {})
+    key = page.pk if isinstance(page, Page) else None
+    if key in memo:
+        return memo[key]
     settings = context["settings"]["home"]["SiteSettings"]
-    page = page or context.get("page")
     site_name = settings.site_name
-    title = description = canonical = ""
+    title = share_title(context, page, site_name)
     image = None
     if isinstance(page, Page):
-        title = page.seo_title or page.title
-        description = page.get_meta_description()
-        canonical = page.get_full_url(request)
-        image = page.get_share_image()
+        if hasattr(page, "get_meta_description"):
+            description = page.get_meta_description()
+            image = page.get_share_image()
+        else:
+            description = plain_excerpt(page.search_description)
     else:
-        title = context.get("title", site_name)
-        description = context.get("description", "")
-        canonical = request.build_absolute_uri(request.path)
-    image = image or settings.default_share_image
+        description = plain_excerpt(context.get("description", ""))
+    if image is None and is_share_image(settings.default_share_image):
+        image = settings.default_share_image
     image_meta = None
     if image is not None:
         rendition = image.get_rendition(SHARE_RENDITION)
@@ -71,11 +134,61 @@ def share_meta(context, page=None):
             "width": rendition.width,
             "height": rendition.height,
         }
-    return {
+    memo[key] = data = {
         "title": title,
         "full_title": title if title == site_name else f"{title} - {site_name}",
         "site_name": site_name,
-        "description": description or settings.subdistrict_name,
-        "canonical": canonical,
+        "description": description or plain_excerpt(settings.subdistrict_name),
+        "canonical": canonical_url(request, page),
         "image": image_meta,
     }
+    return data
+
+
+@register.inclusion_tag("includes/share_meta.html", takes_context=True)
+def share_meta(context):
+    """<title>, description, canonical and Open Graph tags, all URLs absolute."""
+    return share_data(context)
+
+
+@register.simple_tag(takes_context=True)
+def share_image(context):
+    """The share image as the first <img> of the body: WeChat versions without
+    the JS-SDK card take the first large enough picture of the page. Hidden from
+    sight and from screen readers."""
+    image = share_data(context)["image"]
+    if not image:
+        return ""
+    return format_html(
+        '<img class="share-image" src="{}" width="{}" height="{}" alt="" '
+        'aria-hidden="true" decoding="async" fetchpriority="low">',
+        image["url"],
+        image["width"],
+        image["height"],
+    )
+
+
+@register.simple_tag(takes_context=True)
+def wechat_share(context):
+    """The JS-SDK and our share script, only when a WeChat account is configured.
+    The script reads the card from its data attributes (no inline script), and
+    asks the server to sign the address the browser loaded; rendering the page
+    never calls WeChat."""
+    if not wechat.is_configured():
+        return ""
+    sdk = wechat.jssdk_url()
+    if not sdk:
+        return ""
+    data = share_data(context)
+    return format_html(
+        '<script src="{}" defer></script>\n'
+        '<script src="{}" defer data-wechat-config="{}" data-title="{}" '
+        'data-desc="{}" data-link="{}" data-img-url="{}"></script>',
+        sdk,
+        static("js/wechat-share.js"),
+        reverse("sharing:wechat_config"),
+        data["title"],
+        data["description"],
+        data["canonical"],
+        data["image"]["url"] if data["image"] else "",
+    )
