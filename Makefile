@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check system-deps browser-deps node-deps migrate demo clean
+.PHONY: run serve bench test lint check system-deps browser-deps node-deps migrate demo clean bench-search
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,22 @@ run: demo
 	@echo "演示站点: http://$(HOST):$(PORT)/  后台: http://$(HOST):$(PORT)/admin/ (admin / $${DEMO_PASSWORD:-huayuanlu2026})"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# Production mode: gunicorn with portal/settings/production.py on whatever DATABASE_URL
+# and REDIS_URL say (SQLite and local memory when unset). SECRET_KEY comes from the
+# environment; a throwaway one is made up for a local try-out.
+serve: migrate system-deps
+	DJANGO_SETTINGS_MODULE=portal.settings.production SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
+		$(PY) manage.py collectstatic --noinput -v0
+	@echo "生产模式: http://$(HOST):$(PORT)/"
+	SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
+		BIND=$(HOST):$(PORT) $(BIN)/gunicorn portal.wsgi:application -c portal/gunicorn.conf.py
+
+# A large synthetic site served by gunicorn and measured with wrk (bench/run.py);
+# results go to bench/results/. BENCH_ARGS="--rebuild" starts the site over.
+bench: migrate system-deps
+	@.ci/system-deps wrk
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(PY) manage.py check
@@ -53,3 +69,14 @@ test: $(INSTALLED) browser-deps node-deps lint
 
 clean:
 	rm -rf $(VENV) node_modules db.sqlite3* media staticfiles .pytest_cache test-output
+
+# Search latency over generated pages in a database of its own (never the demo's):
+# a SQLite file in bench/data/ unless BENCH_DATABASE_URL says otherwise, e.g.
+# BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench. Prints p50/p95
+# against a title lookup and writes bench/results/search-<date>-<database>.json.
+BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/bench/data/search-bench.sqlite3
+BENCH_PAGES ?= 5000
+bench-search: $(INSTALLED)
+	@mkdir -p bench/data
+	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=0 $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=0 $(PY) manage.py bench_search --pages $(BENCH_PAGES)

@@ -31,9 +31,9 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from icalendar import Calendar, Event, Timezone, vDuration, vRecur
-from wagtail.models import Page, Site
+from wagtail.models import Site
 
-from home.models import CommunityPage, SiteSettings
+from home.models import CommunityPage, SiteSettings, private_q
 
 from . import recurrence
 from .models import EVENT_KINDS, EVENT_MODELS, EventStatus, Occurrence
@@ -134,7 +134,7 @@ def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
         ids_by_kind.setdefault(kind, set()).add(page_id)
     if not ids_by_kind:
         return []
-    private = Page.objects.all().private_q()  # read once for all the types
+    private = private_q()  # built once for all the types
     pages = []
     for model in EVENT_MODELS:
         ids = ids_by_kind.get(model.kind)

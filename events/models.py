@@ -427,7 +427,14 @@ class EventPage(RoutablePageMixin, BasePage):
 
         context = super().get_context(request, *args, **kwargs)
         if kwargs.get("signup", True):  # not on a resident's result/cancel page
-            context.update(event_page_context(self, request, kwargs.get("form")))
+            context.update(
+                event_page_context(
+                    self,
+                    request,
+                    kwargs.get("form"),
+                    with_form=kwargs.get("with_form", False),
+                )
+            )
         return context
 
     @path("")

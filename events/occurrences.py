@@ -13,7 +13,8 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from wagtail.models import Page
+
+from home.models import private_q
 
 from .models import ACTIVE_STATUSES, EVENT_MODELS, Occurrence, Registration
 
@@ -137,7 +138,7 @@ def attach_events(occurrences) -> list[Occurrence]:
     for occurrence in occurrences:
         ids_by_kind[occurrence.kind].add(occurrence.page_id)
     pages = {}
-    private = Page.objects.all().private_q() if ids_by_kind else None
+    private = private_q() if ids_by_kind else None
     for model in EVENT_MODELS:
         ids = ids_by_kind.get(model.kind)
         if ids:

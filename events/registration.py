@@ -27,6 +27,8 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from portal import pagecache
+
 from .models import (
     ACTIVE_STATUSES,
     Occurrence,
@@ -253,6 +255,7 @@ def sign_up(
                 created_at=now,
                 consented_at=now,
             )
+            pagecache.bump("seats")
     except OperationalError as error:
         if _is_lock_timeout(error):
             raise TryAgain() from error
@@ -308,6 +311,7 @@ def cancel(
                 Occurrence.objects.filter(pk=occurrence.pk).update(
                     taken=_confirmed_people(occurrence.pk)
                 )
+            pagecache.bump("seats")
             return _promote(occurrence, now)
     except OperationalError as error:
         if _is_lock_timeout(error):
@@ -347,7 +351,10 @@ def promote_waitlist(occurrence_id: int, *, now=None) -> list[Registration]:
     """Fill seats freed by a larger capacity from the waitlist."""
     with transaction.atomic():
         occurrence = _lock(occurrence_id)
-        return _promote(occurrence, now or timezone.now())
+        promoted = _promote(occurrence, now or timezone.now())
+        if promoted:
+            pagecache.bump("seats")
+        return promoted
 
 
 def check_in(registration_id: int, *, user, now=None) -> tuple[Registration, bool]:

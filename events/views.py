@@ -12,6 +12,7 @@ from django.utils import timezone
 from wagtail.views import serve as wagtail_serve
 
 from home.models import CommunityPage, SiteSettings, filter_query, int_or_none, paginate
+from portal import pagecache
 
 from . import ical
 from .forms import SignUpForm
@@ -72,7 +73,12 @@ def page_occurrences(page, now=None) -> list[Occurrence]:
     )
 
 
-def event_page_context(page, request, form=None) -> dict:
+def event_page_context(page, request, form=None, with_form=False) -> dict:
+    """Context of the activity page, and with ``with_form`` of its sign-up page.
+    The activity page itself carries no form (and so no CSRF token): it is the
+    page a WeChat group opens all at once, and must be servable from the shared
+    page cache. The form lives at ``signup/``, which is never cached."""
+    pagecache.depends_on(request, "seats")
     now = timezone.now()
     upcoming = page_occurrences(page, now)
     open_occurrences = [o for o in upcoming if not closed_reason(page, o, now)]
@@ -84,12 +90,14 @@ def event_page_context(page, request, form=None) -> dict:
         reason = "报名已截止。"
     else:
         reason = ""
-    if form is None and open_occurrences:
+    if with_form and form is None and open_occurrences:
         form = SignUpForm(page=page, occurrences=open_occurrences)
     settings = SiteSettings.for_request(request)
     return {
         "has_ended": not upcoming and page.has_ended(now),
         "occurrences": upcoming,
+        "open_occurrences": open_occurrences,
+        "signup_open": bool(open_occurrences),
         "signup_form": form if open_occurrences else None,
         "signup_closed_reason": reason,
         "privacy_page": settings.privacy_page,
@@ -97,9 +105,16 @@ def event_page_context(page, request, form=None) -> dict:
     }
 
 
-def render_with_form(page, request, form, status: int, retry: bool = False):
+SIGNUP_TEMPLATE = "events/event_signup_page.html"
+
+
+def render_signup(page, request, form=None, status: int = 200, retry: bool = False):
     response = page.render(
-        request, context_overrides={"signup_retry": retry}, form=form
+        request,
+        template=SIGNUP_TEMPLATE,
+        context_overrides={"signup_retry": retry},
+        form=form,
+        with_form=True,
     )
     response.status_code = status
     if retry:
@@ -108,20 +123,22 @@ def render_with_form(page, request, form, status: int, retry: bool = False):
 
 
 def signup(page, request):
+    """GET shows the sign-up form; POST signs up through the service and sends the
+    resident to their result page, or shows the form again with the input kept."""
+    if not page.registration_required:
+        return HttpResponseRedirect(page.url)
     if request.method != "POST":
-        return HttpResponseRedirect(page.url + "#signup")
+        return render_signup(page, request)
     now = timezone.now()
     open_occurrences = [
         o for o in page_occurrences(page, now) if not closed_reason(page, o, now)
     ]
     form = SignUpForm(request.POST, page=page, occurrences=open_occurrences)
     if not open_occurrences:
-        # Show why, with the page; nothing to sign up for.
-        response = page.render(request)
-        response.status_code = 409
-        return response
+        # Show why; nothing to sign up for.
+        return render_signup(page, request, status=409)
     if not form.is_valid():
-        return render_with_form(page, request, form, 400)
+        return render_signup(page, request, form, 400)
     data = form.cleaned_data
     try:
         result = sign_up(
@@ -136,9 +153,9 @@ def signup(page, request):
     except SignUpError as error:
         field = error.field if error.field in form.fields else None
         form.add_error(field, error.message)
-        return render_with_form(page, request, form, 409)
+        return render_signup(page, request, form, 409)
     except TryAgain:
-        return render_with_form(page, request, form, 503, retry=True)
+        return render_signup(page, request, form, 503, retry=True)
     return HttpResponseRedirect(result_url(page, result.registration), status=303)
 
 
@@ -271,6 +288,7 @@ def filter_choices(request, filters) -> dict:
 
 
 def event_index_context(index, request, month=None) -> dict:
+    pagecache.depends_on(request, "seats")
     filters = index_filters(request)
     context = filter_choices(request, filters)
     feed = index.url + "calendar.ics"

@@ -6,3 +6,8 @@ class HomeConfig(AppConfig):
 
     name = "home"
     verbose_name = "门户内容"
+
+    def ready(self):
+        from portal import pagecache
+
+        pagecache.connect_signals()

@@ -6,10 +6,13 @@ runs a fixed number of queries however many children it has.
 
 from urllib.parse import urlencode
 
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Prefetch, Q
+from django.http.request import split_domain_port
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from modelcluster.contrib.taggit import ClusterTaggableManager
@@ -19,9 +22,11 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFi
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import StreamField
 from wagtail.images import get_image_model
-from wagtail.models import Orderable, Page, PageManager
+from wagtail.models import Orderable, Page, PageManager, PageViewRestriction, Site
 from wagtail.query import PageQuerySet
 from wagtail.search import index
+
+from portal import pagecache
 
 from .blocks import BodyBlock
 
@@ -66,11 +71,32 @@ def int_or_none(value):
         return None
 
 
+def private_q() -> Q:
+    """Pages in a privately viewable section. Wagtail's ``private_q()`` reads the
+    view restrictions each time it is called — once per listing on a page; the
+    sections are kept in the cache instead, under the content generation that any
+    change of a restriction or a page bumps."""
+    key = "private-sections:" + pagecache.generation("content")
+    sections = cache.get(key)
+    if sections is None:
+        sections = list(
+            PageViewRestriction.objects.values_list("page__path", "page__depth")
+        )
+        cache.set(key, sections, 3600)
+    q = Q()
+    for path, depth in sections:
+        q |= Q(path__startswith=path, depth__gte=depth)
+    return q if q else Q(pk__in=[])
+
+
 class ListingQuerySet(PageQuerySet):
+    def private_q(self):
+        return private_q()
+
     def listed(self, within: str | None = None, private: Q | None = None):
         """Live, public pages, restricted to the tree path ``within`` if given.
-        ``private`` is ``private_q()`` already read (a query) when several page
-        types are listed together."""
+        ``private`` is ``private_q()`` already built when several page types are
+        listed together."""
         qs = self.live().exclude(private if private is not None else self.private_q())
         if within:
             qs = qs.filter(path__startswith=within)
@@ -105,24 +131,69 @@ def plain_excerpt(html: str, length: int = 60) -> str:
     return Truncator(" ".join(strip_tags(html or "").split())).chars(length)
 
 
+# WeChat ignores share pictures smaller than this (and makes no card from them).
+MIN_SHARE_IMAGE_SIZE = 300
+
+
+def is_share_image(image) -> bool:
+    return image is not None and min(image.width, image.height) >= (
+        MIN_SHARE_IMAGE_SIZE
+    )
+
+
+def canonical_origin(request) -> str:
+    """``scheme://host`` of canonical URLs: the Site's root URL when the request
+    came in on the Site's own hostname (so https is right behind a proxy that
+    speaks http to us), else the request's own (the demo's Site says
+    localhost:80 whatever address it is served on)."""
+    site = Site.find_for_request(request)
+    host = request.get_host()
+    if site is not None and site.hostname.lower() == split_domain_port(host)[0]:
+        return site.root_url
+    return f"{request.scheme}://{host}"
+
+
 class SharePageMixin:
     """What the share card and Open Graph tags need; pages override the parts
     they have better content for."""
 
     share_image_field = None
 
+    def get_canonical_url(self, request) -> str:
+        """The page's absolute URL without any query (filters, page numbers,
+        WeChat's ?from=…), on the host of ``canonical_origin``."""
+        parts = self.get_url_parts(request)
+        path = parts[2] if parts else request.path
+        return canonical_origin(request) + path
+
     def get_share_image(self):
-        if self.share_image_field:
-            return getattr(self, self.share_image_field)
-        return None
+        """The page's own picture when it is big enough for a share card, else
+        None (the site's default share image is used)."""
+        field = self.share_image_field
+        image = getattr(self, field) if field else None
+        return image if is_share_image(image) else None
 
     def get_meta_description(self) -> str:
-        if self.search_description:
-            return self.search_description
-        return plain_excerpt(self.get_summary_text())
+        """At most 60 characters of plain text, whitespace collapsed."""
+        return plain_excerpt(self.search_description or self.get_summary_text())
 
     def get_summary_text(self) -> str:
-        return getattr(self, "summary", "") or getattr(self, "intro", "") or ""
+        return (
+            getattr(self, "summary", "")
+            or getattr(self, "intro", "")
+            or self.first_paragraph()
+        )
+
+    def first_paragraph(self) -> str:
+        """The first non-empty paragraph of the body (or brand story) as HTML;
+        the stored source, so links cost no query."""
+        for field in ("body", "story"):
+            for block in getattr(self, field, None) or ():
+                if block.block_type != "paragraph":
+                    continue
+                if strip_tags(block.value.source).strip():
+                    return block.value.source
+        return ""
 
 
 class BasePage(SharePageMixin, Page):
@@ -175,26 +246,39 @@ class HomePage(BasePage):
     def get_summary_text(self):
         return self.banner_text
 
+    def section_indexes(self, **models) -> dict:
+        """The first live child page of each given type (for "more" links), in one
+        query; plain ``Page`` objects, which is all a link needs."""
+        content_types = ContentType.objects.get_for_models(*models.values())
+        wanted = {content_types[model].pk: name for name, model in models.items()}
+        found = dict.fromkeys(models)
+        children = self.get_children().live().filter(content_type_id__in=wanted)
+        for child in children.order_by("path"):
+            name = wanted[child.content_type_id]
+            found[name] = found[name] or child
+        return found
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         # events.models imports this module, so import it when first needed.
         from events.models import EventIndexPage
         from events.occurrences import occurrence_listing
 
+        pagecache.depends_on(request, "seats")  # the activity cards show seats
         context["communities"] = CommunityPage.objects.for_listing(self.path)
         context["events"] = occurrence_listing(self.path, limit=4)
-        context["event_index"] = (
-            EventIndexPage.objects.live().descendant_of(self).first()
-        )
         context["honours"] = HonourPage.objects.for_listing(self.path)[:4]
         context["articles"] = ArticlePage.objects.for_listing(self.path)[:4]
-        context["community_index"] = (
-            CommunityIndexPage.objects.live().descendant_of(self).first()
+        context.update(
+            self.section_indexes(
+                community_index=CommunityIndexPage,
+                event_index=EventIndexPage,
+                honour_index=HonourIndexPage,
+                news_index=NewsIndexPage,
+            )
         )
-        context["honour_index"] = (
-            HonourIndexPage.objects.live().descendant_of(self).first()
-        )
-        context["news_index"] = NewsIndexPage.objects.live().descendant_of(self).first()
+        if context["honour_index"] is not None:  # the heading is its programme name
+            context["honour_index"] = context["honour_index"].specific
         return context
 
 
@@ -326,6 +410,7 @@ class CommunityPage(BasePage):
         )
         from events.occurrences import occurrence_listing  # see HomePage
 
+        pagecache.depends_on(request, "seats")
         context["upcoming_events"] = occurrence_listing(
             self.home_path, community=self.pk, limit=6
         )

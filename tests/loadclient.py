@@ -1,6 +1,6 @@
 """Residents signing up at the same moment, over HTTP, for the concurrency tests.
 
-``sign_up_burst`` runs one thread per resident; each first loads the activity page
+``sign_up_burst`` runs one thread per resident; each first loads the sign-up form
 (for the CSRF cookie and token), then all wait at a common start time and POST the
 form together. Used from the test process (threads) and from several spawned
 processes (``process_burst``)."""
@@ -27,7 +27,7 @@ def one_resident(base_url, page_path, occurrence_id, phone, start_at, results):
         urllib.request.HTTPCookieProcessor(jar), NoRedirect
     )
     try:
-        with opener.open(base_url + page_path, timeout=30) as response:
+        with opener.open(base_url + page_path + "signup/", timeout=30) as response:
             token = CSRF_RE.search(response.read().decode()).group(1)
         data = urllib.parse.urlencode(
             {

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions: a cache hit needs no session, user or database.
+    "portal.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -200,3 +202,34 @@ LOGGING = {
 # iCalendar UIDs (activity-<id>@<domain>) must never change, so they use a fixed
 # domain rather than whatever host a request came in on.
 ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "community-portal.local")
+
+# Shared page cache (portal/pagecache.py): seconds an anonymous page may be served
+# from the cache; 0 turns it off. Publishing and sign-ups invalidate earlier.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+
+# Posters (海报, home/sharing/posters.py) are drawn with this CJK font: Debian's
+# fonts-noto-cjk, installed by `make system-deps`. "index" picks the face inside a
+# .ttc collection; 2 is Noto Sans CJK SC (Simplified Chinese glyph shapes). Without
+# the font the poster views answer 503 and log why; nothing is downloaded.
+POSTER_FONT = {
+    "regular": os.environ.get(
+        "POSTER_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    ),
+    "bold": os.environ.get(
+        "POSTER_FONT_BOLD", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
+    ),
+    "index": int(os.environ.get("POSTER_FONT_INDEX", "2")),
+}
+
+# WeChat JS-SDK share card (home/sharing/wechat.py). Off unless both the AppID and
+# the AppSecret of the official account are set; pages then carry the share
+# script, and /share/wechat/config/ signs the address the browser loaded.
+WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+# A path in our static files (default: the optional local copy, see
+# static/js/vendor/README.md), or a URL used as given — the official
+# https://res.wx.qq.com/open/js/jweixin-1.6.0.js only if written here.
+WECHAT_JSSDK_URL = os.environ.get("WECHAT_JSSDK_URL", "js/vendor/jweixin-1.6.0.js")
+# Seconds to wait for WeChat's API: the config request of a page waits this long.
+WECHAT_TIMEOUT = float(os.environ.get("WECHAT_TIMEOUT", "3"))

@@ -18,3 +18,5 @@ SERVE_MEDIA = True
 # Serve static files from the finders, no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tests count queries of rendered pages; the page cache has its own tests.
+PAGE_CACHE_SECONDS = 0

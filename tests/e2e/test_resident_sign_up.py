@@ -21,7 +21,11 @@ def test_sign_up_see_code_add_to_calendar_and_cancel(
     card.click()
     phone.wait_for_url("**/activities/dongzhi-jiaozi/")
     phone.screenshot(path=screenshot_dir / "activity-390x844.png", full_page=True)
+    assert phone.locator("form").count() == 0  # cacheable: the form is one tap away
+    assert "还有 16 个名额" in phone.locator("#signup").inner_text()
 
+    phone.get_by_role("link", name="我要报名").click()
+    phone.wait_for_url("**/dongzhi-jiaozi/signup/")
     form = phone.locator("form[action$='signup/']")
     form.scroll_into_view_if_needed()
     form.get_by_label("姓名").fill("赵晓梅")

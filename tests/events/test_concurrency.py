@@ -184,7 +184,7 @@ def test_held_lock_gives_the_retry_page_and_keeps_the_input(server):
         urllib.request.HTTPCookieProcessor(), NoRedirect
     )
     page_url = server.url + activity["path"]
-    with opener.open(page_url, timeout=30) as response:
+    with opener.open(page_url + "signup/", timeout=30) as response:
         token = CSRF_RE.search(response.read().decode()).group(1)
     form = {
         "csrfmiddlewaretoken": token,

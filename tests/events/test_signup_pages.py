@@ -51,16 +51,27 @@ def post(client, page, **changes):
     return client.post(page.url + "signup/", form_data(page, **changes))
 
 
-def test_page_shows_the_form_with_consent_and_privacy_link(client, page):
-    html = client.get(page.url).content.decode()
+def test_page_shows_seats_and_a_button_to_the_form(client, page):
+    response = client.get(page.url)
+    html = response.content.decode()
+    # No form, so no CSRF cookie: the activity page can be served from the cache.
+    assert "<form" not in html and not response.cookies
+    assert f'href="{page.url}signup/"' in html and "我要报名" in html
+    assert "还有 <strong>2</strong> 个名额" in html
+    assert 'type="text/calendar"' in html
+
+
+def test_sign_up_page_shows_the_form_with_consent_and_privacy_link(client, page):
+    response = client.get(page.url + "signup/")
+    assert response.status_code == 200
+    html = response.content.decode()
     assert 'action="' + page.url + 'signup/"' in html
     assert (
         'name="consent"' in html
         and "checked" not in html.split('name="consent"')[1][:40]
     )
     assert "/privacy/" in html
-    assert "余 2 个名额" in html or "剩余 2 个名额" in html or "名额" in html
-    assert 'type="text/calendar"' in html
+    assert 'name="robots" content="noindex"' in html
 
 
 def test_sign_up_then_see_result_then_cancel(client, page):
@@ -155,16 +166,19 @@ def test_garbage_posts_are_4xx(client, page):
     assert not Registration.objects.filter(page_id=page.pk).exists()
 
 
-def test_get_on_the_signup_address_goes_to_the_form(client, page):
+def test_activity_without_sign_up_sends_the_form_address_back(client, page):
+    page.registration_required = False
+    page.save_revision().publish()
     response = client.get(page.url + "signup/")
-    assert response.status_code == 302 and response["Location"].endswith("#signup")
+    assert response.status_code == 302 and response["Location"] == page.url
 
 
 def test_cancelled_activity_takes_no_sign_ups(client, page):
     page.status, page.status_reason = "cancelled", "天气原因"
     page.save_revision().publish()
     html = client.get(page.url).content.decode()
-    assert "活动已取消" in html and 'name="consent"' not in html
+    assert "活动已取消" in html and "我要报名</a>" not in html
+    assert 'name="consent"' not in client.get(page.url + "signup/").content.decode()
     response = post(client, page)
     assert response.status_code == 409
     assert not Registration.objects.filter(page_id=page.pk).exists()
@@ -174,6 +188,8 @@ def test_closed_sign_up_says_so(client, page):
     page.registration_closes = timezone.now() - timezone.timedelta(minutes=1)
     page.save_revision().publish()
     html = client.get(page.url).content.decode()
+    assert "报名已截止" in html and "我要报名</a>" not in html
+    html = client.get(page.url + "signup/").content.decode()
     assert "报名已截止" in html and 'name="consent"' not in html
     assert post(client, page).status_code == 409
     assert not Registration.objects.filter(page_id=page.pk).exists()
@@ -243,7 +259,8 @@ def test_recurring_activity_offers_its_dates(client):
     )
     html = client.get(page.url).content.decode()
     assert "每周二、周四" in html
-    assert html.count('name="occurrence"') >= 2  # a radio per coming date
+    form = client.get(page.url + "signup/").content.decode()
+    assert form.count('name="occurrence"') >= 2  # a radio per coming date
     assert "停课日期" in html
 
 

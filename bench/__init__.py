@@ -1,0 +1,1 @@
+"""`make bench`: a large synthetic site served by gunicorn and measured with wrk."""

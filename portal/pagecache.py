@@ -1,0 +1,295 @@
+"""Shared page cache for anonymous GET/HEAD requests, on Django's cache framework.
+
+Why not Django's own cache middleware: it keys on the full query string (a link
+shared into WeChat comes back as ``?from=singlemessage&isappinstalled=0`` and would
+miss), knows nothing of editors, and can only expire by time. Why not wagtail-cache:
+it does not support Wagtail 8.
+
+How it stays correct:
+
+* **Who is served from cache.** Requests without a session cookie: residents never
+  get one (sign-ups are anonymous), editors always have one, so a logged-in editor,
+  a preview or the admin is never served or stored. Only GET/HEAD, never /admin/.
+* **What is stored.** 200 responses that set no cookie (a form with a CSRF token
+  does), vary on nothing the key does not hold and are not marked private/no-store
+  (sign-up result and cancel pages are). Anything else passes through untouched.
+* **Invalidation by generations.** Every entry records the generation numbers it was
+  rendered under: ``content`` (bumped on publish, unpublish, move and delete of any
+  page — index pages and feeds list pages from all over the tree, so a site-wide
+  bump is the one rule that cannot miss a listing) and ``seats`` (bumped after a
+  sign-up, cancellation or promotion commits; only responses that show seats depend
+  on it, see :func:`depends_on`). An entry whose generations are not the current ones
+  is a miss. Generations are read before rendering, so a bump during a render makes
+  the new entry stale at once instead of caching old content.
+* **Shared.** The cache is the ``default`` alias: local memory for the single-process
+  demo, Redis (``REDIS_URL``) when several processes or machines serve the site —
+  then a bump in one process invalidates the page for all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from urllib.parse import parse_qsl, urlencode
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import transaction
+from django.http import HttpResponse
+from django.utils.cache import cc_delim_re, get_max_age
+
+HEADER = "X-Page-Cache"
+GENERATIONS = ("content", "seats")
+
+# Parameters WeChat and trackers append to shared links; they never change a page.
+IGNORED_PARAMS = frozenset(
+    {
+        "from",
+        "isappinstalled",
+        "scene",
+        "subscene",
+        "clicktime",
+        "enterid",
+        "sessionid",
+        "nsukey",
+        "sharer_sharetime",
+        "sharer_shareid",
+        "share_source",
+        "wxfrom",
+        "wx_fmt",
+        "spm",
+        "fbclid",
+        "gclid",
+        "_t",
+    }
+)
+IGNORED_PREFIXES = ("utm_",)
+# Vary headers the key already accounts for (a request with a session or message
+# cookie is never served from the cache; the language is in the key).
+KEYED_VARY = {"cookie", "accept-language", ""}
+BYPASS_COOKIES = ("messages",)
+EXCLUDED_PATHS = ("/admin/", "/documents/", "/share/wechat/", "/django-admin/")
+
+
+def cache():
+    return caches[getattr(settings, "PAGE_CACHE_ALIAS", "default")]
+
+
+def enabled() -> bool:
+    return getattr(settings, "PAGE_CACHE_SECONDS", 0) > 0
+
+
+def kept_params(query_string: str) -> list[tuple[str, str]]:
+    """The query parameters that select content, sorted, WeChat's and trackers'
+    dropped."""
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    return sorted(
+        (key, value)
+        for key, value in pairs
+        if key.lower() not in IGNORED_PARAMS
+        and not key.lower().startswith(IGNORED_PREFIXES)
+    )
+
+
+def in_wechat(request) -> bool:
+    return "micromessenger" in request.META.get("HTTP_USER_AGENT", "").lower()
+
+
+def cache_key(request) -> str:
+    """One key per host, path, content-selecting query and browser family (pages
+    show an 'open in the system browser' hint inside WeChat)."""
+    query = urlencode(kept_params(request.META.get("QUERY_STRING", "")))
+    raw = "|".join(
+        (
+            request.get_host(),
+            request.path,
+            query,
+            "wx" if in_wechat(request) else "",
+            getattr(request, "LANGUAGE_CODE", ""),
+        )
+    )
+    return "pagecache:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def generation_keys(names=GENERATIONS) -> list[str]:
+    return [f"pagecache:gen:{name}" for name in names]
+
+
+def current_generations() -> dict[str, str]:
+    """The current generation tokens, in one cache round trip (two when one is
+    missing). Tokens are random rather than counters: if the cache evicts or loses a
+    generation key, a fresh token invalidates everything instead of a counter
+    restarting at 0 and reviving entries stored under an old 0."""
+    store = cache()
+    keys = generation_keys()
+    found = store.get_many(keys)
+    for key in keys:
+        if key not in found:
+            store.add(key, uuid.uuid4().hex, timeout=None)
+            found[key] = store.get(key)
+    return {name: found[key] for name, key in zip(GENERATIONS, keys, strict=True)}
+
+
+def bump(*names: str) -> None:
+    """Invalidate every cached response (and cached lookup, see
+    :func:`generation`) that depends on ``names``: at once, so code later in the
+    same transaction sees fresh data, and again after the transaction commits,
+    because a request that rendered from the not-yet-committed database in between
+    may have stored the old state under the first new generation."""
+    unknown = set(names) - set(GENERATIONS)
+    if unknown:
+        raise ValueError(f"unknown page cache generations: {sorted(unknown)}")
+
+    def do_bump():
+        cache().set_many(
+            {key: uuid.uuid4().hex for key in generation_keys(names)}, timeout=None
+        )
+
+    do_bump()
+    transaction.on_commit(do_bump)
+
+
+def generation(name: str = "content") -> str:
+    """The current token of one generation, for keys of other cached lookups that
+    must be dropped when it changes."""
+    return current_generations()[name]
+
+
+def depends_on(request, *names: str) -> None:
+    """Declare that the response being rendered shows data covered by ``names``
+    (e.g. ``"seats"``) so it is dropped when they change."""
+    if request is None:
+        return
+    deps = request.__dict__.setdefault("_page_cache_depends", {"content"})
+    deps.update(names)
+
+
+def cacheable_request(request) -> bool:
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if request.path.startswith(EXCLUDED_PATHS):
+        return False
+    # A session means an editor (or a half-finished login): never share their view.
+    # A messages cookie carries a one-off notice for this browser.
+    cookies = (settings.SESSION_COOKIE_NAME, *BYPASS_COOKIES)
+    return not any(name in request.COOKIES for name in cookies)
+
+
+def storable(response) -> bool:
+    if response.status_code != 200 or response.streaming:
+        return False
+    # A CSRF token in a form always comes with its cookie (Django refreshes it on
+    # every use), so "sets a cookie" covers forms. ``Vary: Cookie`` alone only says
+    # the session was looked at: requests with a session are never served from here.
+    if response.cookies:
+        return False
+    if response.has_header("Vary"):
+        varies = {v.strip().lower() for v in cc_delim_re.split(response["Vary"])}
+        if varies - KEYED_VARY:
+            return False
+    cache_control = {
+        part.split("=", 1)[0].strip().lower()
+        for part in cc_delim_re.split(response.get("Cache-Control", ""))
+    }
+    if cache_control & {"private", "no-store", "no-cache"}:
+        return False
+    return get_max_age(response) != 0
+
+
+class PageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not enabled() or not cacheable_request(request):
+            return self.get_response(request)
+        key = cache_key(request)
+        store = cache()
+        generations = current_generations()
+        entry = store.get(key)
+        if entry is not None and all(
+            generations[name] == number for name, number in entry["gens"].items()
+        ):
+            return self.replay(entry, "HIT")
+
+        response = self.get_response(request)
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()
+        if storable(response):
+            deps = request.__dict__.get("_page_cache_depends", {"content"})
+            store.set(
+                key,
+                {
+                    "gens": {name: generations[name] for name in deps},
+                    "status": response.status_code,
+                    "headers": [
+                        (k, v)
+                        for k, v in response.items()
+                        if k.lower() not in ("set-cookie", HEADER.lower())
+                    ],
+                    "content": response.content,
+                },
+                settings.PAGE_CACHE_SECONDS,
+            )
+            response[HEADER] = "MISS"
+        else:
+            response[HEADER] = "PASS"
+        return response
+
+    @staticmethod
+    def replay(entry, state: str) -> HttpResponse:
+        response = HttpResponse(entry["content"], status=entry["status"])
+        for name, value in entry["headers"]:
+            response[name] = value
+        response[HEADER] = state
+        return response
+
+
+# Models whose saved rows appear on public pages. Pages themselves are covered by
+# Wagtail's publish/unpublish/move signals and their own save/delete.
+CONTENT_MODELS = (
+    "home.SiteSettings",
+    "events.Lecturer",
+    "wagtailimages.Image",
+    "wagtailcore.Site",
+    "wagtailcore.PageViewRestriction",
+    "wagtailredirects.Redirect",
+)
+
+
+# Bookkeeping saves that change nothing a page shows (Wagtail fills in an image's
+# size and hash the first time it renders it).
+BOOKKEEPING_FIELDS = frozenset({"file_size", "file_hash"})
+
+
+def content_changed(update_fields=None, **kwargs) -> None:
+    if update_fields and set(update_fields) <= BOOKKEEPING_FIELDS:
+        return
+    bump("content")
+
+
+def connect_signals() -> None:
+    """Bump the ``content`` generation whenever something a public page shows
+    changes. Called once from ``HomeConfig.ready``."""
+    from django.apps import apps
+    from django.db.models.signals import post_delete, post_save
+    from wagtail.models import Page
+    from wagtail.signals import page_published, page_unpublished, post_page_move
+
+    page_published.connect(content_changed, dispatch_uid="pagecache-published")
+    page_unpublished.connect(content_changed, dispatch_uid="pagecache-unpublished")
+    post_page_move.connect(content_changed, dispatch_uid="pagecache-moved")
+
+    # Every page type has its own sender, so listen to all and filter.
+    def page_saved_or_deleted(sender, **kwargs):
+        if issubclass(sender, Page):
+            bump("content")
+
+    post_save.connect(page_saved_or_deleted, dispatch_uid="pagecache-page-saved")
+    post_delete.connect(page_saved_or_deleted, dispatch_uid="pagecache-page-deleted")
+    for label in CONTENT_MODELS:
+        model = apps.get_model(label)
+        post_save.connect(content_changed, sender=model, dispatch_uid=f"pc-s-{label}")
+        post_delete.connect(
+            content_changed, sender=model, dispatch_uid=f"pc-d-{label}"
+        )
