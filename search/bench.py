@@ -12,6 +12,7 @@ documents (``rebuild_documents``).
 
 from __future__ import annotations
 
+import gc
 import random
 import re
 import statistics
@@ -289,16 +290,24 @@ def measure(queries: list[str], rounds: int, within: str) -> dict:
     ours: dict[str, list[float]] = {q: [] for q in queries}
     title: dict[str, list[float]] = {q: [] for q in queries}
     hits: dict[str, tuple[int, int]] = {}
-    for _ in range(rounds):
-        for query in queries:
-            start = time.perf_counter()
-            found = run_ours(query, within)
-            middle = time.perf_counter()
-            found_title = run_title_lookup(query)
-            end = time.perf_counter()
-            ours[query].append((middle - start) * 1000)
-            title[query].append((end - middle) * 1000)
-            hits[query] = (found, found_title)
+    # Like timeit: the garbage collector stays off while timing (it would pause
+    # whichever call happens to cross its threshold) and runs between rounds.
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for query in queries:
+                start = time.perf_counter()
+                found = run_ours(query, within)
+                middle = time.perf_counter()
+                found_title = run_title_lookup(query)
+                end = time.perf_counter()
+                ours[query].append((middle - start) * 1000)
+                title[query].append((end - middle) * 1000)
+                hits[query] = (found, found_title)
+            gc.collect()
+    finally:
+        gc.enable()
     all_ours = [t for times in ours.values() for t in times]
     all_title = [t for times in title.values() for t in times]
     summary = {

@@ -41,11 +41,11 @@ from .text import ParsedQuery, parse_query
 # How many of the backend's best matches are ordered and paged (ten pages of
 # results: residents never go further).
 CANDIDATE_LIMIT = 100
-# How many matches the backend ranks at most, newest first. A word found on
-# nearly every page (社区) would otherwise cost a relevance computation per page
-# of the site; with the bound a common word costs what a rare one does, and its
-# results come from the newest pages — for a word that says so little, the
-# sensible ones. Far above what any specific query matches.
+# How many matches the backend ranks at most. A word found on nearly every page
+# (社区) would otherwise cost a relevance computation per page of the site; with
+# the bound a common word costs what a rare one does, and is ranked among the
+# newest matches (SQLite walks them newest first; PostgreSQL in table order, much
+# the same). A specific query matches fewer pages than this and loses nothing.
 SCAN_LIMIT = 200
 # Title and body weights in the backend's relevance.
 TITLE_WEIGHT = 4.0

@@ -1,4 +1,12 @@
-from .test_relevance import RECALL_KEY
+import pytest
+
+RECALL_KEY = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def recall_reports(request) -> list:
+    """Where test_relevance leaves its figures for the summary at the end."""
+    return request.config.stash.setdefault(RECALL_KEY, [])
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -49,7 +49,7 @@ def test_relevance_set_is_big_and_varied():
     assert Page.objects.filter(slug__in=expected).count() == len(expected)
 
 
-def test_recall_at_5(home, request):
+def test_recall_at_5(home, recall_reports):
     ours, stock, misses = [], [], []
     for query, slug, kind in QUERIES:
         found = our_top(query, home.url_path)
@@ -73,8 +73,5 @@ def test_recall_at_5(home, request):
     previous = json.loads(path.read_text()) if path.exists() else {}
     previous[connection.vendor] = report
     path.write_text(json.dumps(previous, ensure_ascii=False, indent=2) + "\n")
-    request.config.stash.setdefault(RECALL_KEY, []).append(report)
+    recall_reports.append(report)
     assert recall >= 0.95, misses
-
-
-RECALL_KEY = pytest.StashKey[list]()

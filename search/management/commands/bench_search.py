@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--pages", type=int, default=5000)
-        parser.add_argument("--rounds", type=int, default=10)
+        parser.add_argument("--rounds", type=int, default=20)
         parser.add_argument("--seed", type=int, default=20261)
         parser.add_argument(
             "--output",
