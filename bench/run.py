@@ -124,13 +124,16 @@ class Bench:
         return [f"--{name}={value}" for name, value in self.sizes.items()]
 
     def after_build(self):
-        """Commands other parts of the site need after a bulk build (search index)."""
-        commands = self.manage(
-            "help", "--commands", capture_output=True, text=True
-        ).stdout.split()
-        for command in ("rebuild_search_documents",):
-            if command in commands:
-                self.manage(command)
+        """The bulk build skips publish signals: index the new pages for search."""
+        self.manage("rebuild_search_documents")
+
+    def shell_json(self, code: str):
+        """Run ``code`` in ``manage.py shell`` on the bench database; its last
+        printed line is JSON."""
+        output = self.manage(
+            "shell", "--no-imports", "-c", code, capture_output=True, text=True
+        ).stdout
+        return json.loads(output.strip().splitlines()[-1])
 
     # -- serving -----------------------------------------------------------------
 
@@ -210,10 +213,7 @@ class Bench:
             "print(json.dumps({'index': index.url, 'activity': plain.url,"
             " 'signup': signup.url, 'occurrence': o.pk}))\n"
         )
-        output = self.manage(
-            "shell", "--no-imports", "-c", code, capture_output=True, text=True
-        ).stdout
-        found = json.loads(output.strip().splitlines()[-1])
+        found = self.shell_json(code)
         self.signup_page, self.occurrence = found["signup"], found["occurrence"]
         return {
             "home": "/",
@@ -240,10 +240,7 @@ class Bench:
             "        counts[name] = len(ctx) if status == 200 else None\n"
             "print(json.dumps(counts))\n"
         )
-        output = self.manage(
-            "shell", "--no-imports", "-c", code, capture_output=True, text=True
-        ).stdout
-        return json.loads(output.strip().splitlines()[-1])
+        return self.shell_json(code)
 
     def cache_state(self, url) -> str:
         with urllib.request.urlopen(url, timeout=30) as response:
@@ -308,10 +305,7 @@ class Bench:
             " 'confirmed_people': people, 'signups_stored': bench.count(),"
             " 'waitlisted': bench.filter(status='waitlisted').count()}))\n"
         )
-        output = self.manage(
-            "shell", "--no-imports", "-c", code, capture_output=True, text=True
-        ).stdout
-        state = json.loads(output.strip().splitlines()[-1])
+        state = self.shell_json(code)
         state["oversold"] = not (
             state["taken"] == state["confirmed_people"] <= state["capacity"]
         )

@@ -44,8 +44,9 @@ def serve_page_file(request, path):
     )  # upcoming dates listed on a recurring activity's page
 
 
-def in_wechat(request) -> bool:
-    return "MicroMessenger" in request.headers.get("User-Agent", "")
+# One test for "inside WeChat", shared with the page cache key that keeps the two
+# variants of a page apart.
+in_wechat = pagecache.in_wechat
 
 
 def calendar_links(request, feed_path: str) -> dict:

@@ -71,11 +71,11 @@ def int_or_none(value):
         return None
 
 
-def private_q() -> Q:
-    """Pages in a privately viewable section. Wagtail's ``private_q()`` reads the
-    view restrictions each time it is called — once per listing on a page; the
-    sections are kept in the cache instead, under the content generation that any
-    change of a restriction or a page bumps."""
+def private_sections() -> list[tuple[str, int]]:
+    """(path, depth) of every page with a view restriction. Wagtail reads the
+    restrictions on each ``private_q()`` call — once per listing, once more for the
+    share panel; they are kept in the cache instead, under the content generation
+    that any change of a restriction or a page bumps."""
     key = "private-sections:" + pagecache.generation("content")
     sections = cache.get(key)
     if sections is None:
@@ -83,8 +83,18 @@ def private_q() -> Q:
             PageViewRestriction.objects.values_list("page__path", "page__depth")
         )
         cache.set(key, sections, 3600)
+    return sections
+
+
+def is_private(page) -> bool:
+    """Whether ``page`` or an ancestor has a view restriction (no query)."""
+    return any(page.path.startswith(path) for path, _depth in private_sections())
+
+
+def private_q() -> Q:
+    """Pages in a privately viewable section (see :func:`private_sections`)."""
     q = Q()
-    for path, depth in sections:
+    for path, depth in private_sections():
         q |= Q(path__startswith=path, depth__gte=depth)
     return q if q else Q(pk__in=[])
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.http import Http404
 from django.utils import dateformat, timezone, translation
-from wagtail.models import Page, PageViewRestriction
+from wagtail.models import Page
 
 from events.models import (
     ActivityPage,
@@ -21,7 +21,13 @@ from events.models import (
     FestivalActivityPage,
     LecturePage,
 )
-from home.models import CommunityPage, HonourIndexPage, HonourPage, SiteSettings
+from home.models import (
+    CommunityPage,
+    HonourIndexPage,
+    HonourPage,
+    SiteSettings,
+    is_private,
+)
 
 from .posters import DEFAULT_COLOUR, PosterData
 
@@ -32,11 +38,8 @@ from .posters import DEFAULT_COLOUR, PosterData
 
 def is_public(page: Page) -> bool:
     """No view restriction on the page or an ancestor — the test Wagtail's
-    ``PageQuerySet.public()`` applies, for one page, in one query."""
-    paths = [
-        page.path[:end] for end in range(page.steplen, len(page.path) + 1, page.steplen)
-    ]
-    return not PageViewRestriction.objects.filter(page__path__in=paths).exists()
+    ``PageQuerySet.public()`` applies, for one page, from the cached sections."""
+    return not is_private(page)
 
 
 def shareable_page(page_id: int) -> Page:
