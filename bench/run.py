@@ -124,8 +124,10 @@ class Bench:
         return [f"--{name}={value}" for name, value in self.sizes.items()]
 
     def after_build(self):
-        """The bulk build skips publish signals: index the new pages for search."""
+        """The bulk build skips publish signals: index the new pages for search and
+        make the renditions their pictures are shown in."""
         self.manage("rebuild_search_documents")
+        self.manage("make_renditions")
 
     def shell_json(self, code: str):
         """Run ``code`` in ``manage.py shell`` on the bench database; its last

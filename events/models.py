@@ -23,13 +23,11 @@ from wagtail.snippets.models import register_snippet
 
 from home.blocks import BodyBlock
 from home.models import (
-    CARD_RENDITION,
     BasePage,
     CommunityPage,
     ListingQuerySet,
     community_field,
     image_field,
-    with_image,
 )
 
 from . import recurrence
@@ -130,11 +128,9 @@ class EventIndexPage(RoutablePageMixin, BasePage):
 
 class EventPageQuerySet(ListingQuerySet):
     def for_listing(self, within: str | None = None, private=None):
-        return (
-            self.listed(within, private)
-            .select_related("community")
-            .prefetch_related(with_image("cover", CARD_RENDITION))
-        )
+        """Live activities for cards (which show no picture) and feeds, with
+        their community's title."""
+        return self.listed(within, private).with_community_title()
 
 
 class EventPage(RoutablePageMixin, BasePage):
@@ -282,11 +278,20 @@ class EventPage(RoutablePageMixin, BasePage):
     parent_page_types = ["events.EventIndexPage"]
     subpage_types = []
     share_image_field = "cover"
+    image_sizes = {"cover": ("cover", "share")}
     kind = ""
     kind_label = ""
 
     class Meta:
         abstract = True
+
+    @property
+    def community_name(self) -> str:
+        """The community's title: annotated by listings (``for_listing``), read
+        from the community page otherwise."""
+        if "community_title" in self.__dict__:
+            return self.community_title or ""
+        return self.community.title if self.community_id and self.community else ""
 
     def clean(self):
         super().clean()
@@ -544,6 +549,11 @@ class LecturePage(EventPage):
 
     def get_summary_text(self):
         return self.summary or self.topic
+
+    def get_images_to_render(self):
+        yield from super().get_images_to_render()
+        if self.lecturer is not None and self.lecturer.photo is not None:
+            yield self.lecturer.photo, ("lecturer",)
 
 
 class FestivalActivityPage(EventPage):

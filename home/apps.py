@@ -8,6 +8,8 @@ class HomeConfig(AppConfig):
     verbose_name = "门户内容"
 
     def ready(self):
+        from home import images
         from portal import pagecache
 
         pagecache.connect_signals()
+        images.connect_signals()

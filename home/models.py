@@ -7,11 +7,10 @@ runs a fixed number of queries however many children it has.
 from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.http.request import split_domain_port
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
@@ -21,7 +20,6 @@ from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import StreamField
-from wagtail.images import get_image_model
 from wagtail.models import Orderable, Page, PageManager, PageViewRestriction, Site
 from wagtail.query import PageQuerySet
 from wagtail.search import index
@@ -29,10 +27,7 @@ from wagtail.search import index
 from portal import pagecache
 
 from .blocks import BodyBlock
-
-# Rendition specs used by listings; prefetched together so a card costs no query.
-CARD_RENDITION = "fill-640x360|format-webp"
-PORTRAIT_RENDITION = "fill-320x320|format-webp"
+from .images import renditions_prefetch
 
 
 def image_field(verbose_name: str, help_text: str = "") -> models.ForeignKey:
@@ -71,19 +66,29 @@ def int_or_none(value):
         return None
 
 
+def tree_facts() -> dict:
+    """What every page view asks of the tree (see ``pagecache.remember``):
+    ``private``, (path, depth) of every page with a view restriction, and
+    ``aliases``, whether any page is an alias (whose restrictions are its
+    source's)."""
+
+    def build():
+        restricted = PageViewRestriction.objects.values_list(
+            "page__path", "page__depth"
+        )
+        return {
+            "private": list(restricted),
+            "aliases": Page.objects.filter(alias_of__isnull=False).exists(),
+        }
+
+    return pagecache.remember("tree-facts", build)
+
+
 def private_sections() -> list[tuple[str, int]]:
     """(path, depth) of every page with a view restriction. Wagtail reads the
     restrictions on each ``private_q()`` call — once per listing, once more for the
-    share panel; they are kept in the cache instead, under the content generation
-    that any change of a restriction or a page bumps."""
-    key = "private-sections:" + pagecache.generation("content")
-    sections = cache.get(key)
-    if sections is None:
-        sections = list(
-            PageViewRestriction.objects.values_list("page__path", "page__depth")
-        )
-        cache.set(key, sections, 3600)
-    return sections
+    share panel; they come from :func:`tree_facts` instead."""
+    return tree_facts()["private"]
 
 
 def is_private(page) -> bool:
@@ -96,7 +101,7 @@ def private_q() -> Q:
     q = Q()
     for path, depth in private_sections():
         q |= Q(path__startswith=path, depth__gte=depth)
-    return q if q else Q(pk__in=[])
+    return q
 
 
 class ListingQuerySet(PageQuerySet):
@@ -107,16 +112,23 @@ class ListingQuerySet(PageQuerySet):
         """Live, public pages, restricted to the tree path ``within`` if given.
         ``private`` is ``private_q()`` already built when several page types are
         listed together."""
-        qs = self.live().exclude(private if private is not None else self.private_q())
+        private = private if private is not None else self.private_q()
+        qs = self.live().exclude(private) if private else self.live()
         if within:
             qs = qs.filter(path__startswith=within)
         return qs.defer_streamfields()
 
+    def with_community_title(self):
+        """``community_title`` for the card, instead of loading the community
+        page (a join of two page tables and fifty columns) for one string."""
+        return self.annotate(community_title=F("community__title"))
 
-def with_image(field: str, *specs: str) -> Prefetch:
-    """Prefetch a ForeignKey image and the given renditions of it in two queries."""
-    images = get_image_model().objects.prefetch_renditions(*specs)
-    return Prefetch(field, queryset=images)
+    def with_images(self, field: str, *size_names: str):
+        """The image in ``field`` joined to the page query, and its renditions of
+        ``size_names`` (see home/images.py) in one more query."""
+        return self.select_related(field).prefetch_related(
+            renditions_prefetch(field, *size_names)
+        )
 
 
 def paginate(request, items, per_page: int):
@@ -209,6 +221,30 @@ class SharePageMixin:
 class BasePage(SharePageMixin, Page):
     """Abstract base every page type of the portal inherits from."""
 
+    # {image field: size names of home/images.py it is shown in}; the renditions
+    # are made when the page is published.
+    image_sizes: dict[str, tuple[str, ...]] = {}
+
+    def get_images_to_render(self):
+        """(image, size names) for every picture the page and its cards show:
+        the fields of ``image_sizes`` and the figures of the body or story."""
+        for field, sizes in self.image_sizes.items():
+            image = getattr(self, field)
+            if image is not None:
+                yield image, sizes
+        for field in ("body", "story"):
+            for block in getattr(self, field, None) or ():
+                if block.block_type == "figure" and block.value.get("image"):
+                    yield block.value["image"], ("figure",)
+
+    def get_view_restrictions(self):
+        """Wagtail checks the restrictions of the page and its ancestors on every
+        view (two queries). When no restricted section contains this page and no
+        page is an alias, none apply: known from :func:`tree_facts`."""
+        if not tree_facts()["aliases"] and not is_private(self):
+            return PageViewRestriction.objects.none()
+        return super().get_view_restrictions()
+
     @property
     def home_path(self) -> str:
         """Tree path of this page's HomePage, which always sits at depth 2; used to
@@ -249,6 +285,7 @@ class HomePage(BasePage):
     ]
     max_count = 1
     share_image_field = "banner_image"
+    image_sizes = {"banner_image": ("banner", "share")}
 
     class Meta:
         verbose_name = "首页"
@@ -257,16 +294,23 @@ class HomePage(BasePage):
         return self.banner_text
 
     def section_indexes(self, **models) -> dict:
-        """The first live child page of each given type (for "more" links), in one
-        query; plain ``Page`` objects, which is all a link needs."""
-        content_types = ContentType.objects.get_for_models(*models.values())
-        wanted = {content_types[model].pk: name for name, model in models.items()}
-        found = dict.fromkeys(models)
-        children = self.get_children().live().filter(content_type_id__in=wanted)
-        for child in children.order_by("path"):
-            name = wanted[child.content_type_id]
-            found[name] = found[name] or child
-        return found
+        """The first live child page of each given type (for "more" links): plain
+        ``Page`` objects, which is all a link needs, ``specific`` where the
+        template needs more; kept under the content generation."""
+
+        def build():
+            content_types = ContentType.objects.get_for_models(*models.values())
+            wanted = {content_types[model].pk: name for name, model in models.items()}
+            found = dict.fromkeys(models)
+            children = self.get_children().live().filter(content_type_id__in=wanted)
+            for child in children.order_by("path"):
+                name = wanted[child.content_type_id]
+                found[name] = found[name] or child
+            if found.get("honour_index") is not None:  # its programme name
+                found["honour_index"] = found["honour_index"].specific
+            return found
+
+        return pagecache.remember(f"sections:{self.pk}:{','.join(models)}", build)
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
@@ -287,8 +331,6 @@ class HomePage(BasePage):
                 news_index=NewsIndexPage,
             )
         )
-        if context["honour_index"] is not None:  # the heading is its programme name
-            context["honour_index"] = context["honour_index"].specific
         return context
 
 
@@ -322,8 +364,8 @@ class CommunityPageQuerySet(ListingQuerySet):
         cover rendition and 板块 names loaded in a fixed number of queries."""
         return (
             self.listed(within)
+            .with_images("cover", "card")
             .prefetch_related(
-                with_image("cover", CARD_RENDITION),
                 Prefetch(
                     "sub_brands",
                     queryset=CommunitySubBrand.objects.only(
@@ -407,17 +449,28 @@ class CommunityPage(BasePage):
     parent_page_types = ["home.CommunityIndexPage"]
     subpage_types = ["home.ArticlePage", "home.StandardPage"]
     share_image_field = "cover"
+    image_sizes = {"cover": ("card", "banner", "share")}
     objects = PageManager.from_queryset(CommunityPageQuerySet)()
 
     class Meta:
         verbose_name = "社区（一社一品）"
 
+    def get_images_to_render(self):
+        yield from super().get_images_to_render()
+        for item in self.sub_brands.select_related("image"):
+            if item.image is not None:
+                yield item.image, ("card",)
+        for item in self.gallery_images.select_related("image"):
+            yield item.image, ("gallery",)
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["sub_brands"] = self.sub_brands.select_related("image").all()
-        context["gallery"] = self.gallery_images.prefetch_related(
-            with_image("image", "fill-480x360|format-webp")
-        )
+        context["sub_brands"] = self.sub_brands.select_related(
+            "image"
+        ).prefetch_related(renditions_prefetch("image", "card"))
+        context["gallery"] = self.gallery_images.select_related(
+            "image"
+        ).prefetch_related(renditions_prefetch("image", "gallery"))
         from events.occurrences import occurrence_listing  # see HomePage
 
         pagecache.depends_on(request, "seats")
@@ -544,12 +597,12 @@ class HonourIndexPage(BasePage):
 
 class HonourPageQuerySet(ListingQuerySet):
     def for_listing(self, within: str | None = None):
-        """Live honours (under the tree path ``within``) with community and portrait
-        rendition loaded: a fixed number of queries for any number of cards."""
+        """Live honours (under the tree path ``within``) with community, portrait
+        and its renditions loaded: two queries for any number of cards."""
         return (
             self.listed(within)
-            .select_related("community")
-            .prefetch_related(with_image("portrait", PORTRAIT_RENDITION))
+            .with_community_title()
+            .with_images("portrait", "portrait")
             .order_by("-year", "path")
         )
 
@@ -582,6 +635,7 @@ class HonourPage(BasePage):
     parent_page_types = ["home.HonourIndexPage"]
     subpage_types = []
     share_image_field = "portrait"
+    image_sizes = {"portrait": ("portrait", "portrait_large", "share")}
     objects = PageManager.from_queryset(HonourPageQuerySet)()
 
     class Meta:
@@ -600,12 +654,13 @@ class ArticlePageTag(TaggedItemBase):
 
 class ArticlePageQuerySet(ListingQuerySet):
     def for_listing(self, within: str | None = None):
-        """Live articles (under the tree path ``within``), newest first, with cover
-        rendition, community and tags loaded in a fixed number of queries."""
+        """Live articles (under the tree path ``within``), newest first, with
+        community, cover and its renditions loaded: two queries for any number
+        of cards (tags are shown on the article only)."""
         return (
             self.listed(within)
-            .select_related("community")
-            .prefetch_related(with_image("cover", CARD_RENDITION), "tags")
+            .with_community_title()
+            .with_images("cover", "thumb")
             .order_by("-date", "-pk")
         )
 
@@ -646,6 +701,7 @@ class ArticlePage(BasePage):
     parent_page_types = ["home.NewsIndexPage", "home.CommunityPage"]
     subpage_types = []
     share_image_field = "cover"
+    image_sizes = {"cover": ("thumb", "cover", "share")}
     objects = PageManager.from_queryset(ArticlePageQuerySet)()
 
     def get_context(self, request, *args, **kwargs):
@@ -721,6 +777,16 @@ class StandardPage(BasePage):
 @register_setting(icon="cog")
 class SiteSettings(BaseSiteSetting):
     """站点设置: names, contact, WeChat account, ICP number, default share image."""
+
+    # Read on every page (footer links, share card): one query for all of it,
+    # kept under the content generation (``for_site``).
+    select_related = ["about_page", "privacy_page", "default_share_image"]
+
+    @classmethod
+    def for_site(cls, site):
+        return pagecache.remember(
+            f"site-settings:{site.pk}", lambda: super(SiteSettings, cls).for_site(site)
+        )
 
     site_name = models.CharField(
         "站点名称", max_length=40, default="花园路街道社区门户"

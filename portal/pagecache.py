@@ -36,7 +36,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpResponse
-from django.utils.cache import cc_delim_re, get_max_age
+from django.utils.cache import cc_delim_re, get_conditional_response, get_max_age
+from django.utils.http import parse_http_date_safe
 
 HEADER = "X-Page-Cache"
 GENERATIONS = ("content", "seats")
@@ -155,6 +156,22 @@ def generation(name: str = "content") -> str:
     return current_generations()[name]
 
 
+_MISSING = object()
+
+
+def remember(name: str, build, timeout: int = 3600):
+    """``build()``, kept in the cache under the current content generation: for
+    what every page shows of the site's structure (navigation, section links,
+    settings, view restrictions), which only a content change can change."""
+    store = cache()
+    key = f"pagecache:remember:{name}:{generation('content')}"
+    value = store.get(key, _MISSING)
+    if value is _MISSING:
+        value = build()
+        store.set(key, value, timeout)
+    return value
+
+
 def depends_on(request, *names: str) -> None:
     """Declare that the response being rendered shows data covered by ``names``
     (e.g. ``"seats"``) so it is dropped when they change."""
@@ -210,7 +227,7 @@ class PageCacheMiddleware:
         if entry is not None and all(
             generations[name] == number for name, number in entry["gens"].items()
         ):
-            return self.replay(entry, "HIT")
+            return self.conditional(request, self.replay(entry, "HIT"))
 
         response = self.get_response(request)
         if hasattr(response, "render") and not response.is_rendered:
@@ -235,6 +252,24 @@ class PageCacheMiddleware:
         else:
             response[HEADER] = "PASS"
         return response
+
+    @staticmethod
+    def conditional(request, response):
+        """A stored response with an ETag or Last-Modified (feeds, posters, QR
+        codes) answers a matching If-None-Match / If-Modified-Since with 304,
+        as the view would have."""
+        etag = response.get("ETag")
+        modified = response.get("Last-Modified")
+        if response.status_code != 200 or not (etag or modified):
+            return response
+        result = get_conditional_response(
+            request,
+            etag=etag,
+            last_modified=parse_http_date_safe(modified) if modified else None,
+            response=response,
+        )
+        result[HEADER] = response[HEADER]
+        return result
 
     @staticmethod
     def replay(entry, state: str) -> HttpResponse:

@@ -5,6 +5,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
+from wagtail.images.views.serve import ServeView
 
 from events.views import serve_page_file
 from search import views as search_views
@@ -12,6 +13,13 @@ from search import views as search_views
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    # Signed rendition URLs (home/images.py): a picture whose rendition does not
+    # exist yet is made on its first request here, then redirected to the file.
+    re_path(
+        r"^images/([^/]*)/(\d*)/([^/]*)/[^/]*$",
+        ServeView.as_view(action="redirect"),
+        name="wagtailimages_serve",
+    ),
     path("search/", search_views.search, name="search"),
     path("share/", include("home.sharing.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),

@@ -25,3 +25,12 @@ def home(db) -> HomePage:
 @pytest.fixture
 def site(db) -> Site:
     return Site.objects.get(is_default_site=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_renditions_cache():
+    """Rolled-back tests reuse image ids; a rendition cached by an earlier test
+    would otherwise be found for a new image."""
+    from django.core.cache import caches
+
+    caches["renditions"].clear()

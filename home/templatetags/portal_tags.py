@@ -9,13 +9,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 from wagtail.models import Page, Site
 
+from home import images
 from home.models import canonical_origin, is_share_image, plain_excerpt
 from home.sharing import wechat
 from portal import pagecache
 
 register = template.Library()
 
-SHARE_RENDITION = "fill-600x600|format-jpeg|jpegquality-80"
+SHARE_RENDITION = images.SIZES["share"].specs[0]
 
 
 @register.simple_tag(takes_context=True)
@@ -36,7 +37,9 @@ def main_nav(context):
     root = site_root(context)
     items = []
     if root is not None:
-        items = list(root.get_children().live().in_menu())
+        items = pagecache.remember(
+            f"main-nav:{root.pk}", lambda: list(root.get_children().live().in_menu())
+        )
     return {
         "request": context.get("request"),
         "root": root,

@@ -1,15 +1,12 @@
 """Activity pages, the 活动日历 index and where activities appear."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 
 from events.models import (
@@ -20,7 +17,6 @@ from events.models import (
     Lecturer,
 )
 from home.models import CommunityPage, HomePage, HonourIndexPage
-from tests.factories import HomePageFactory, make_site
 
 pytestmark = pytest.mark.django_db
 
@@ -133,75 +129,6 @@ def test_festival_editor_sees_lunar_dates(admin_client):
     )
     html = admin_client.get(url).content.decode()
     assert "按农历推算" in html and "冬至" in html
-
-
-# Queries for the 活动日历 page, with 10 or with 100 activities (README); the share
-# panel's view-restriction check uses the cached private sections (no query).
-CALENDAR_QUERIES = 15
-
-
-def build_calendar_site(count, start_index=0):
-    root = Page.get_first_root_node()
-    home = HomePage.objects.filter(slug="qc-events").first()
-    if home is None:
-        home = HomePageFactory(parent=root, slug="qc-events")
-        make_site("events.test", home)
-        home.add_child(instance=EventIndexPage(title="活动日历", slug="activities"))
-    index = EventIndexPage.objects.descendant_of(home).get()
-    base = timezone.make_aware(datetime(2030, 1, 1, 9, 0))
-    for i in range(start_index, start_index + count):
-        model = (ActivityPage, LecturePage, FestivalActivityPage)[i % 3]
-        extra = {}
-        if model is LecturePage:
-            extra = {"topic": "主题", "lecturer": Lecturer.objects.first()}
-        if model is FestivalActivityPage:
-            extra = {"festival": "冬至"}
-        index.add_child(
-            instance=model(
-                title=f"活动{i}",
-                slug=f"e{i}",
-                start=base + timedelta(days=i),
-                venue="社区活动室",
-                community=CommunityPage.objects.first(),
-                **extra,
-            )
-        )
-
-
-def count(client, path):
-    # Warm up twice: the first render creates renditions and the settings row
-    # (a content change), the second fills the cached private sections again.
-    client.get(path, HTTP_HOST="events.test")
-    client.get(path, HTTP_HOST="events.test")
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(path, HTTP_HOST="events.test")
-    assert response.status_code == 200
-    return len(ctx.captured_queries), response.content.decode()
-
-
-def test_calendar_query_count_is_constant(client):
-    build_calendar_site(10)
-    small, html = count(client, "/activities/")
-    assert html.count('class="card card--event') == 10
-    build_calendar_site(90, 10)
-    large, html = count(client, "/activities/")
-    assert html.count('class="card card--event') == 30  # one page of 30
-    assert small == large == CALENDAR_QUERIES
-
-
-# The month view of 2030-01 (activities one per day from 2030-01-01), share panel
-# included.
-MONTH_QUERIES = 14
-
-
-def test_month_view_query_count_is_constant(client):
-    build_calendar_site(3)
-    small, html = count(client, "/activities/month/?m=2030-01")
-    assert html.count('class="card card--event') == 3
-    build_calendar_site(40, 3)
-    large, html = count(client, "/activities/month/?m=2030-01")
-    assert html.count('class="card card--event') == 31  # every day of January
-    assert small == large == MONTH_QUERIES
 
 
 def test_index_and_month_show_each_date_of_a_recurring_activity(client):

@@ -1,0 +1,203 @@
+"""Every page type runs the same number of queries with 5 items as with 50.
+
+A site of its own (host qc.test) is built from factories, first with 5 of
+everything — communities, honours, articles, activities of the three types, and
+sign-ups for one activity — then with 50. Each page is requested twice to warm
+the caches (site, settings, tree facts) and counted on the third request. The
+figures are listed in the README's performance section; a change that moves one
+of them must say why there, and growth with the number of items is never allowed.
+"""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from wagtail.models import Page
+
+from events import registration
+from events.models import Lecturer
+from tests.factories import (
+    ActivityPageFactory,
+    ArticlePageFactory,
+    CommunityIndexPageFactory,
+    CommunityPageFactory,
+    EventIndexPageFactory,
+    FestivalActivityPageFactory,
+    HomePageFactory,
+    HonourIndexPageFactory,
+    HonourPageFactory,
+    ImageFactory,
+    LecturePageFactory,
+    NewsIndexPageFactory,
+    make_site,
+)
+
+pytestmark = pytest.mark.django_db
+
+HOST = "qc.test"
+
+EXPECTED_QUERIES = {
+    "home": 15,
+    "communities": 8,
+    "community": 20,
+    "honours": 9,
+    "honours by year": 9,
+    "news": 8,
+    "news by tag": 8,
+    "activities": 11,
+    "activities by type": 9,
+    "month": 10,
+    "activity": 9,
+    "signup": 8,
+    "search": 3,
+    "feed": 8,
+    "feed by type": 6,
+    "feed by community": 9,
+    "activity feed": 7,
+}
+
+
+def first_of_next_month():
+    today = timezone.localdate()
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return timezone.make_aware(datetime.combine(first, datetime.min.time()))
+
+
+@pytest.fixture
+def qc_site(db):
+    home = HomePageFactory(parent=Page.get_first_root_node(), slug="qc-home")
+    make_site(HOST, home)
+    site = {
+        "home": home,
+        "communities": CommunityIndexPageFactory(parent=home),
+        "events": EventIndexPageFactory(parent=home, slug="activities"),
+        "honours": HonourIndexPageFactory(parent=home),
+        "news": NewsIndexPageFactory(parent=home),
+        "lecturer": Lecturer.objects.create(name="王老师", photo=ImageFactory()),
+    }
+    site["community"] = CommunityPageFactory(
+        parent=site["communities"], slug="c-main", cover=ImageFactory()
+    )
+    site["activity"] = ActivityPageFactory(
+        parent=site["events"],
+        slug="a-main",
+        title="邻里节主会场",
+        community=site["community"],
+        registration_required=True,
+        capacity=500,
+        max_party_size=1,
+        start=first_of_next_month() + timedelta(hours=9),
+        end=first_of_next_month() + timedelta(hours=11),
+    )
+    return site
+
+
+ACTIVITY_TYPES = (ActivityPageFactory, LecturePageFactory, FestivalActivityPageFactory)
+
+
+def add_items(site, count, start):
+    """``count`` more of everything, all of it about the main community."""
+    community = site["community"]
+    month = first_of_next_month()
+    for i in range(start, start + count):
+        CommunityPageFactory(
+            parent=site["communities"], slug=f"c{i}", cover=ImageFactory()
+        )
+        HonourPageFactory(
+            parent=site["honours"],
+            slug=f"h{i}",
+            community=community,
+            year=2025 + i % 2,
+            category=("好邻居", "志愿之星")[i % 2],
+            portrait=ImageFactory(),
+        )
+        article = ArticlePageFactory(
+            parent=site["news"],
+            slug=f"n{i}",
+            title=f"邻里新闻{i}",
+            community=community,
+            cover=ImageFactory(),
+        )
+        article.tags.add("党建引领", f"标签{i % 3}")
+        article.save()
+        kind = ACTIVITY_TYPES[i % 3]
+        extra = {"lecturer": site["lecturer"]} if kind is LecturePageFactory else {}
+        begins = month + timedelta(hours=12 * i + 9)
+        kind(
+            parent=site["events"],
+            slug=f"e{i}",
+            title=f"邻里活动{i}",
+            community=community,
+            start=begins,
+            end=begins + timedelta(hours=2),
+            registration_required=True,
+            capacity=20,
+            cover=ImageFactory(),
+            **extra,
+        )
+        activity = site["activity"]
+        registration.sign_up(
+            activity,
+            activity.occurrences.get().pk,
+            name=f"居民{i}",
+            phone=f"138{i:08d}",
+        )
+    call_command("rebuild_search_documents", verbosity=0)
+
+
+def paths(site) -> dict[str, str]:
+    month = timezone.localtime(first_of_next_month())
+    community = site["community"]
+    return {
+        "home": "/",
+        "communities": "/communities/",
+        "community": "/communities/c-main/",
+        "honours": "/honours/",
+        "honours by year": "/honours/?year=2025&category=好邻居",
+        "news": "/news/",
+        "news by tag": "/news/?tag=党建引领",
+        "activities": "/activities/",
+        "activities by type": "/activities/?type=lecture",
+        "month": f"/activities/month/?m={month:%Y-%m}",
+        "activity": "/activities/a-main/",
+        "signup": "/activities/a-main/signup/",
+        "search": "/search/?q=邻里",
+        "feed": "/activities/calendar.ics",
+        "feed by type": "/activities/calendar.ics?type=lecture",
+        "feed by community": f"/activities/calendar.ics?community={community.pk}",
+        "activity feed": "/activities/a-main/calendar.ics",
+    }
+
+
+def count_queries(client, path) -> int:
+    for _warm in range(2):
+        assert client.get(path, HTTP_HOST=HOST).status_code == 200, path
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path, HTTP_HOST=HOST)
+    assert response.status_code == 200, path
+    return len(ctx.captured_queries)
+
+
+def shown(client, path, marker) -> int:
+    return client.get(path, HTTP_HOST=HOST).content.decode().count(marker)
+
+
+def test_query_counts_do_not_grow_with_items(client, qc_site):
+    add_items(qc_site, 5, 0)
+    small = {name: count_queries(client, path) for name, path in paths(qc_site).items()}
+    assert shown(client, "/communities/", 'class="card card--community"') == 6
+    assert shown(client, "/news/", 'class="card card--article"') == 5
+    assert shown(client, "/activities/", 'class="card card--event') == 6
+
+    add_items(qc_site, 45, 5)
+    large = {name: count_queries(client, path) for name, path in paths(qc_site).items()}
+    assert shown(client, "/communities/", 'class="card card--community"') == 51
+    assert shown(client, "/news/", 'class="card card--article"') == 10  # a page
+    assert shown(client, "/activities/", 'class="card card--event') == 30  # a page
+    assert shown(client, "/search/?q=邻里", '<li class="search-result ') == 10
+
+    assert small == large
+    assert large == EXPECTED_QUERIES
