@@ -21,19 +21,30 @@ the schedule change, so subscribers replace their copy.
 Times are written in the site's time zone (``TIME_ZONE``, Asia/Shanghai) with its
 VTIMEZONE, which every calendar also carries so that it is never empty (RFC 5545
 requires at least one component).
+
+Calendar apps poll the feeds every few hours, so the feeds answer conditional GETs
+(``If-None-Match``, ``If-Modified-Since``) with 304 Not Modified. The validators are
+decided before and without building the calendar (see ``event_feed_version`` and
+``index_feed_version``): a 304 costs Wagtail's routing and a cache read.
 """
 
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice
 
+import icalendar
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from django.views.decorators.http import condition
 from icalendar import Calendar, Event, Timezone, vDuration, vRecur
 from wagtail.models import Site
 
 from home.models import CommunityPage, SiteSettings, private_q
+from portal import pagecache
 
 from . import recurrence
 from .models import EVENT_KINDS, EVENT_MODELS, EventStatus, Occurrence
@@ -50,6 +61,10 @@ STATUS = {
     EventStatus.POSTPONED: "TENTATIVE",
     EventStatus.CANCELLED: "CANCELLED",
 }
+# Part of every ETag: bump it when the code changes what a feed says (a property
+# added or written differently), so subscribers fetch the new form once instead of
+# being told their copy is current until the next publish.
+FEED_VERSION = 1
 
 
 # ---------------------------------------------------------------------------
@@ -57,17 +72,22 @@ STATUS = {
 # ---------------------------------------------------------------------------
 
 
-def event_feed_response(page, request, occurrence_id=None) -> HttpResponse:
-    """The ``.ics`` of one activity page, or of one of its occurrences."""
+def find_occurrence(page, occurrence_id: int) -> Occurrence:
+    """The page's occurrence ``occurrence_id`` (one query). Raises Http404 when the
+    page has no such occurrence."""
+    occurrence = Occurrence.objects.filter(pk=occurrence_id, page_id=page.pk).first()
+    if occurrence is None:
+        raise Http404("没有找到这一场活动")
+    return occurrence
+
+
+def event_feed_response(page, request, occurrence=None) -> HttpResponse:
+    """The ``.ics`` of one activity page, or of one of its occurrences (from
+    ``find_occurrence``)."""
     site_settings = SiteSettings.for_request(request)
     context = FeedContext(request)
     url = page.get_full_url(request)
-    if occurrence_id is not None:
-        occurrence = Occurrence.objects.filter(
-            pk=occurrence_id, page_id=page.pk
-        ).first()
-        if occurrence is None:
-            raise Http404("没有找到这一场活动")
+    if occurrence is not None:
         event = occurrence_event(page, occurrence, context, url)
         day = timezone.localtime(occurrence.start)
         filename = f"activity-{page.pk}-{day:%Y%m%d}.ics"
@@ -150,6 +170,121 @@ def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
         )
     pages.sort(key=lambda page: (page.start, page.pk))
     return pages
+
+
+# ---------------------------------------------------------------------------
+# Conditional GET
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """The validators of one feed response: a weak ETag (DTSTAMP makes every body
+    differ by a few bytes, so the same calendar is never byte-identical) and, where
+    it can be trusted, Last-Modified."""
+
+    etag: str
+    last_modified: datetime | None = None
+
+
+def feed_etag(request, *parts) -> str:
+    """A weak ETag over ``parts`` and what every feed depends on: the content
+    generation, the code's ``FEED_VERSION`` and icalendar's (which writes the
+    bytes), the UID domain setting and the request's kept query (its filters and
+    ``?occurrence=``; WeChat's and trackers' parameters dropped, as in the page
+    cache key)."""
+    raw = repr(
+        (
+            pagecache.generation("content"),
+            FEED_VERSION,
+            icalendar.__version__,
+            settings.ICAL_UID_DOMAIN,
+            pagecache.kept_params(request.META.get("QUERY_STRING", "")),
+            parts,
+        )
+    )
+    return f'W/"{hashlib.sha256(raw.encode()).hexdigest()[:32]}"'
+
+
+def event_feed_version(page, request, occurrence=None) -> FeedVersion:
+    """Validators of an activity's ``.ics``, from the page row and occurrence the
+    view already holds (no query).
+
+    The content generation covers everything else the body shows and is bumped when
+    it changes: the site's name and host, the community's title, the lecturer, the
+    page's URL (a parent moved or renamed) and its Occurrence rows (only written
+    when the page is saved). It is read before the body is built, so a publish
+    during a build gives an ETag the next poll no longer matches; the page's own
+    revision, sequence and status fields, taken from the row the body is built
+    from, cover the page even against a generation read after it changed. The year
+    is there because the VTIMEZONE spans the current year; nothing else in this
+    body depends on the date.
+
+    Last-Modified is the page's last publication: editors change an activity by
+    publishing it. (A client that sends If-None-Match as well is answered by the
+    ETag alone, which also sees changes made elsewhere.)"""
+    parts = [
+        "event",
+        timezone.localdate().year,
+        page.pk,
+        page.live_revision_id,
+        page.last_published_at,
+        page.ical_sequence,
+        page.status,
+        page.status_reason,
+    ]
+    if occurrence is not None:
+        parts += [
+            occurrence.pk,
+            occurrence.start,
+            occurrence.end,
+            occurrence.all_day,
+            occurrence.cancelled,
+        ]
+    return FeedVersion(feed_etag(request, *parts), page.last_published_at)
+
+
+def index_feed_version(index, request) -> FeedVersion:
+    """Validators of the 活动日历 feed (no query): the content generation (bumped
+    by every publish, unpublish, move and delete anywhere in the tree, and by view
+    restrictions, site settings and lecturers: the feed lists pages from all over
+    it), the index page's own revision, the filters and today's date in the site's
+    time zone. Seats are not in the feed.
+
+    The date is there because time passing takes activities out of the feed (once
+    over, or ``RECENT_DAYS`` after they started) and moves the VTIMEZONE's years. It
+    only ever removes past activities, so a subscriber may keep one until midnight.
+
+    No Last-Modified: the newest publication among the listed pages does not move
+    when a page leaves the feed (unpublished, deleted, moved, aged out), so a client
+    that sends only If-Modified-Since would be told its copy is current."""
+    return FeedVersion(
+        feed_etag(
+            request,
+            "index",
+            timezone.localdate().isoformat(),
+            index.pk,
+            index.live_revision_id,
+            index.last_published_at,
+        )
+    )
+
+
+def conditional_response(
+    request, version: FeedVersion, build: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """``build()``, or 304 Not Modified (412 on a failed If-Match) when the
+    client's copy is current by ``version``; ETag and Last-Modified are set on
+    both. Django's ``condition`` decides, as for the posters."""
+
+    @condition(
+        etag_func=lambda request: version.etag,
+        last_modified_func=lambda request: version.last_modified,
+    )
+    def view(request):
+        return build()
+
+    return view(request)
 
 
 # ---------------------------------------------------------------------------
@@ -310,8 +445,8 @@ def add_details(event, page, url, *, status, occurrence_cancelled=False):
     event.add("status", status)
     event.add("description", description(page, url, occurrence_cancelled))
     categories = [page.kind_label]
-    if page.community_id and page.community:
-        categories.append(page.community.title)
+    if page.community_name:
+        categories.append(page.community_name)
     event.add("categories", categories)
     event.add("class", "PUBLIC")
     if page.first_published_at:

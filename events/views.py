@@ -257,8 +257,17 @@ def registration_qr(page, request, token):
 
 
 def event_feed(page, request):
-    occurrence = int_or_none(request.GET.get("occurrence"))
-    return ical.event_feed_response(page, request, occurrence_id=occurrence)
+    """The activity's ``.ics`` (``?occurrence=`` one of its dates), or 304 when the
+    calendar app's copy is current."""
+    occurrence_id = int_or_none(request.GET.get("occurrence"))
+    occurrence = None
+    if occurrence_id is not None:
+        occurrence = ical.find_occurrence(page, occurrence_id)
+    return ical.conditional_response(
+        request,
+        ical.event_feed_version(page, request, occurrence),
+        lambda: ical.event_feed_response(page, request, occurrence),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -354,7 +363,13 @@ def month_view(index, request):
 
 
 def index_feed(index, request):
+    """The 活动日历 feed (``?community=&type=``), or 304 when the calendar app's
+    copy is current."""
     filters = index_filters(request)
-    return ical.index_feed_response(
-        index, request, community=filters["community"], kinds=filters["kinds"]
+    return ical.conditional_response(
+        request,
+        ical.index_feed_version(index, request),
+        lambda: ical.index_feed_response(
+            index, request, community=filters["community"], kinds=filters["kinds"]
+        ),
     )

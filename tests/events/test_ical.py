@@ -16,8 +16,6 @@ import pytest
 from dateutil import rrule as dateutil_rrule
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from icalendar import Calendar
 from wagtail.models import Page, PageViewRestriction
@@ -728,57 +726,6 @@ def test_index_feed_filters_by_community_and_type(client, index, communities):
     )
     name = ical_js(response.content)["name"]
     assert name.endswith(f"· 活动日历 · {a.title} · 先锋讲堂")
-
-
-def build_activities(index, count: int, offset: int = 0) -> None:
-    """``count`` activities of all three types, a third of them recurring."""
-    today = timezone.localdate()
-    community = CommunityPage.objects.first()
-    for i in range(offset, offset + count):
-        factory = (ActivityPageFactory, LecturePageFactory, FestivalActivityPageFactory)
-        start = at(today + timedelta(days=i % 40 + 1), 9)
-        extra = {}
-        if i % 3 == 1:
-            extra = {"repeat": "WEEKLY", "repeat_count": 4}
-            extra["excluded_dates"] = f"{timezone.localdate(start) + timedelta(7)}"
-        factory[i % 3](
-            parent=index,
-            slug=f"qc-{i}",
-            start=start,
-            end=start + timedelta(hours=2),
-            community=community if i % 6 < 3 else None,
-            **extra,
-        )
-
-
-def count_queries(client, url: str) -> tuple[int, bytes]:
-    client.get(url, HTTP_HOST=HOST)  # warm the site and settings caches
-    client.get(url, HTTP_HOST=HOST)  # and the cached private sections
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url, HTTP_HOST=HOST)
-    assert response.status_code == 200
-    return len(ctx.captured_queries), response.content
-
-
-# Queries for the 活动日历 feed, the same with 3 and with 20 activities: Wagtail's
-# routing and view restrictions (6), site settings, the occurrences' page ids, one
-# per activity type present, and the community's name when filtered by community
-# (the view restrictions for the listed pages come from the cache).
-FEED_QUERIES = {"": 11, "?type=lecture": 9, "?community={community}": 12}
-
-
-@pytest.mark.parametrize("query", FEED_QUERIES)
-def test_index_feed_query_count_is_constant(client, index, query):
-    url = path_of(index) + "calendar.ics"
-    url += query.format(community=CommunityPage.objects.first().pk)
-    build_activities(index, 3)
-    small, data = count_queries(client, url)
-    small_events = len(vevents(data))
-    build_activities(index, 17, offset=3)
-    large, data = count_queries(client, url)
-    large_events = len(vevents(data))
-    assert large_events > small_events >= 1
-    assert (small, large) == (FEED_QUERIES[query], FEED_QUERIES[query])
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.test.client import RequestFactory
 from django.utils import timezone
 from wagtail.models import Page
 
-from events.models import Occurrence
+from events.models import EventIndexPage, Occurrence
 from events.registration import closed_reason, sign_up
 from home.models import HonourIndexPage, HonourPage
 from portal import pagecache
@@ -108,8 +108,10 @@ def open_occurrence() -> tuple[Page, Occurrence]:
         cancelled=False, capacity__isnull=False, start__gt=timezone.now()
     ).order_by("start"):
         page = Page.objects.get(pk=occurrence.page_id).specific
-        if page.live and occurrence.taken < occurrence.capacity and not (
-            closed_reason(page, occurrence, timezone.now())
+        if (
+            page.live
+            and occurrence.taken < occurrence.capacity
+            and not (closed_reason(page, occurrence, timezone.now()))
         ):
             return page, occurrence
     raise AssertionError("the demo has no open activity")
@@ -140,9 +142,7 @@ def test_publishing_invalidates_every_cached_page(
     assert "新的榜样" in listing.content.decode()
 
 
-def test_unpublishing_drops_the_page(
-    client, django_capture_on_commit_callbacks
-):
+def test_unpublishing_drops_the_page(client, django_capture_on_commit_callbacks):
     honour = HonourPage.objects.live().first()
     assert client.get(honour.url).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
@@ -191,3 +191,17 @@ def test_key_ignores_wechat_parameters_but_keeps_filters():
 def test_unknown_generation_is_a_programming_error():
     with pytest.raises(ValueError):
         pagecache.bump("everything")
+
+
+def test_a_cached_feed_answers_a_matching_etag_with_304(
+    client, django_assert_num_queries
+):
+    feed = EventIndexPage.objects.get().url + "calendar.ics"
+    first = client.get(feed)
+    assert first[HEADER] == "MISS" and first["ETag"]
+    with django_assert_num_queries(0):
+        again = client.get(feed, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b""
+    assert again["ETag"] == first["ETag"] and again[HEADER] == "HIT"
+    other = client.get(feed, HTTP_IF_NONE_MATCH='W/"something-else"')
+    assert other.status_code == 200 and other.content == first.content
