@@ -1,8 +1,10 @@
 """Serve the demo site from a separate database in a subprocess, the way `make run`
-does, for tests that need a real server (browser tests; later, several processes).
+does, for tests that need a real server (browser tests, several processes).
 
 SQLite: a fresh file in a temporary folder. PostgreSQL (DATABASE_URL set): a fresh
 database named after the test database with a suffix, dropped and recreated.
+Several servers can share one database (``DemoServer(..., share=first)``), the way
+app machines behind a load balancer do.
 """
 
 import json
@@ -25,23 +27,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fresh_database_env(workdir: Path, suffix: str) -> dict[str, str]:
-    url = os.environ.get("DATABASE_URL")
-    if not url or not url.startswith(("postgres://", "postgresql://")):
-        return {"SQLITE_PATH": str(workdir / "db.sqlite3"), "DATABASE_URL": ""}
+def postgres_admin(url: str, timeout: int | None = None):
+    """An autocommit connection to the ``postgres`` database of the server ``url``
+    names, for creating and dropping databases."""
     import psycopg
 
     config = dj_database_url.parse(url)
-    name = f"{config['NAME']}_{suffix}"
-    admin = psycopg.connect(
+    return psycopg.connect(
         host=config["HOST"] or "127.0.0.1",
         port=config["PORT"] or 5432,
         user=config["USER"] or "postgres",
         password=config["PASSWORD"] or None,
         dbname="postgres",
         autocommit=True,
+        connect_timeout=timeout,
     )
-    with admin:
+
+
+def fresh_database_env(
+    workdir: Path, suffix: str, url: str | None = None
+) -> dict[str, str]:
+    """Settings for a fresh database: a PostgreSQL one next to ``url`` (default:
+    ``DATABASE_URL``) when that names PostgreSQL, else a SQLite file in ``workdir``."""
+    url = url or os.environ.get("DATABASE_URL")
+    if not url or not url.startswith(("postgres://", "postgresql://")):
+        return {"SQLITE_PATH": str(workdir / "db.sqlite3"), "DATABASE_URL": ""}
+    name = f"{dj_database_url.parse(url)['NAME']}_{suffix}"
+    with postgres_admin(url) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
     base = url.rsplit("/", 1)[0]
@@ -55,26 +67,36 @@ class DemoServer:
         suffix: str = "e2e",
         gunicorn: int = 0,
         extra_env: dict[str, str] | None = None,
+        database_url: str | None = None,
+        share: "DemoServer | None" = None,
     ):
         """``gunicorn=N`` serves with N gunicorn worker processes (8 threads each,
         a production-sized listen backlog) instead of ``runserver``.
         ``extra_env`` adds settings read from the environment (e.g.
-        ``WECHAT_APP_ID`` and ``WECHAT_API_BASE`` of a fake WeChat API)."""
+        ``WECHAT_APP_ID`` and ``WECHAT_API_BASE`` of a fake WeChat API).
+        ``database_url`` makes the fresh database next to that PostgreSQL URL
+        instead of ``DATABASE_URL``. ``share=other`` serves ``other``'s database,
+        media and environment (plus ``extra_env``) from a process of its own; its
+        ``start()`` neither migrates nor loads the demo, so start ``other`` first."""
         self.workdir = workdir
         self.gunicorn = gunicorn
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
-            "DEBUG": "false",
-            "SERVE_MEDIA": "true",
-            "MEDIA_ROOT": str(workdir / "media"),
-            **fresh_database_env(workdir, suffix),
-            **(extra_env or {}),
-        }
-        if not self.env["DATABASE_URL"]:
-            del self.env["DATABASE_URL"]
+        self.prepare = share is None
+        if share is not None:
+            self.env = {**share.env, **(extra_env or {})}
+        else:
+            self.env = {
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
+                "DEBUG": "false",
+                "SERVE_MEDIA": "true",
+                "MEDIA_ROOT": str(workdir / "media"),
+                **fresh_database_env(workdir, suffix, database_url),
+                **(extra_env or {}),
+            }
+        if not self.env.get("DATABASE_URL"):
+            self.env.pop("DATABASE_URL", None)
         self.process = None
         self.log = open(workdir / "server.log", "w")  # noqa: SIM115
 
@@ -105,9 +127,16 @@ class DemoServer:
         self.log.flush()
         return (self.workdir / "server.log").read_text()
 
-    def start(self) -> "DemoServer":
-        self.manage("migrate", "--noinput")
-        self.manage("load_demo")
+    def start(self, timeout: float = 30) -> "DemoServer":
+        self.launch()
+        return self.wait_until_ready(timeout)
+
+    def launch(self) -> None:
+        """Prepare the database (unless shared) and start serving; returns without
+        waiting, so several servers can boot at once."""
+        if self.prepare:
+            self.manage("migrate", "--noinput")
+            self.manage("load_demo")
         if self.gunicorn:
             command = [
                 sys.executable,
@@ -135,8 +164,10 @@ class DemoServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+    def wait_until_ready(self, timeout: float = 30) -> "DemoServer":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 with urllib.request.urlopen(self.url + "/robots.txt", timeout=2):
                     return self
@@ -148,5 +179,10 @@ class DemoServer:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            try:
+                # gunicorn's workers take seconds to exit on a busy machine
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
         self.log.close()
