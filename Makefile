@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve bench test lint check system-deps browser-deps node-deps migrate demo clean bench-search
+.PHONY: run serve bench test lint check system-deps browser-deps node-deps migrate demo clean bench-search backup restore
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ system-deps:
 	@.ci/system-deps fonts-noto-cjk
 
 browser-deps:
-	@.ci/system-deps chromium chromium-driver fonts-noto-cjk
+	@.ci/system-deps chromium chromium-driver fonts-noto-cjk postgresql-client
 
 # Node packages the tests use (Mozilla ical.js parses the iCalendar feeds), from
 # package-lock.json; installed again only when the lock file is newer.
@@ -80,3 +80,20 @@ bench-search: $(INSTALLED)
 	@mkdir -p bench/data
 	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=0 $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=0 $(PY) manage.py bench_search --pages $(BENCH_PAGES)
+
+# Backups (home/backup.py): one archive of the database and the media in backups/
+# (or BACKUP_DIR), safe while the site runs. pg_dump / pg_restore come from Debian's
+# postgresql-client, installed only when DATABASE_URL points to PostgreSQL.
+# Restore: make restore ARCHIVE=backups/portal-….tar.gz (FORCE=1 to overwrite a
+# database that has content; it is backed up first), then migrate for newer code.
+PG_CLIENT = case "$${DATABASE_URL:-}" in postgres*) .ci/system-deps postgresql-client;; esac
+
+backup: $(INSTALLED)
+	@$(PG_CLIENT)
+	$(PY) manage.py backup_site
+
+restore: $(INSTALLED)
+	@test -n "$(ARCHIVE)" || { echo "用法: make restore ARCHIVE=backups/portal-….tar.gz [FORCE=1]" >&2; exit 2; }
+	@$(PG_CLIENT)
+	$(PY) manage.py restore_site "$(ARCHIVE)" $(if $(FORCE),--force)
+	$(PY) manage.py migrate --noinput
