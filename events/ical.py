@@ -37,6 +37,7 @@ from itertools import islice
 
 import icalendar
 from django.conf import settings
+from django.db.models import Min
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import condition
@@ -55,6 +56,9 @@ PRODID = "-//Huayuanlu Community Portal//Activities//ZH-CN"
 REFRESH_INTERVAL = timedelta(hours=6)
 # The index feed also carries activities that started this many days ago.
 RECENT_DAYS = 30
+# At most this many activities per feed: the ones that start soonest (a big
+# subdistrict's whole programme would be a megabyte and seconds of work per copy).
+FEED_LIMIT = 200
 KIND_LABELS = dict(EVENT_KINDS)
 STATUS = {
     EventStatus.SCHEDULED: "CONFIRMED",
@@ -148,10 +152,16 @@ def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
     recent = listed_occurrences(
         within, start=now - timedelta(days=RECENT_DAYS), **filters
     )
-    rows = (current | recent).order_by().values_list("page_id", "kind").distinct()
+    rows = (
+        (current | recent)
+        .order_by()
+        .values("page_id", "kind")
+        .annotate(first=Min("start"))
+        .order_by("first", "page_id")[:FEED_LIMIT]
+    )
     ids_by_kind: dict[str, set[int]] = {}
-    for page_id, kind in rows:
-        ids_by_kind.setdefault(kind, set()).add(page_id)
+    for row in rows:
+        ids_by_kind.setdefault(row["kind"], set()).add(row["page_id"])
     if not ids_by_kind:
         return []
     private = private_q()  # built once for all the types

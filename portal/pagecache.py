@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from contextvars import ContextVar
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
@@ -116,19 +117,33 @@ def generation_keys(names=GENERATIONS) -> list[str]:
     return [f"pagecache:gen:{name}" for name in names]
 
 
-def current_generations() -> dict[str, str]:
+# What this request has already read from the cache: the generation tokens and
+# ``remember`` values, so a page reads each once however many listings ask.
+# Set by the middleware around each request; emptied by ``bump``.
+_request_memo: ContextVar[dict | None] = ContextVar("pagecache_memo", default=None)
+
+
+def current_generations(found: dict | None = None) -> dict[str, str]:
     """The current generation tokens, in one cache round trip (two when one is
-    missing). Tokens are random rather than counters: if the cache evicts or loses a
+    missing), or from ``found``, the result of a ``get_many`` that asked for them
+    too. Tokens are random rather than counters: if the cache evicts or loses a
     generation key, a fresh token invalidates everything instead of a counter
     restarting at 0 and reviving entries stored under an old 0."""
+    memo = _request_memo.get()
+    if found is None and memo is not None and "generations" in memo:
+        return memo["generations"]
     store = cache()
     keys = generation_keys()
-    found = store.get_many(keys)
+    if found is None:
+        found = store.get_many(keys)
     for key in keys:
         if key not in found:
             store.add(key, uuid.uuid4().hex, timeout=None)
             found[key] = store.get(key)
-    return {name: found[key] for name, key in zip(GENERATIONS, keys, strict=True)}
+    tokens = {name: found[key] for name, key in zip(GENERATIONS, keys, strict=True)}
+    if memo is not None:
+        memo["generations"] = tokens
+    return tokens
 
 
 def bump(*names: str) -> None:
@@ -145,6 +160,9 @@ def bump(*names: str) -> None:
         cache().set_many(
             {key: uuid.uuid4().hex for key in generation_keys(names)}, timeout=None
         )
+        memo = _request_memo.get()
+        if memo is not None:
+            memo.clear()
 
     do_bump()
     transaction.on_commit(do_bump)
@@ -163,12 +181,17 @@ def remember(name: str, build, timeout: int = 3600):
     """``build()``, kept in the cache under the current content generation: for
     what every page shows of the site's structure (navigation, section links,
     settings, view restrictions), which only a content change can change."""
+    memo = _request_memo.get()
+    if memo is not None and ("remember", name) in memo:
+        return memo["remember", name]
     store = cache()
     key = f"pagecache:remember:{name}:{generation('content')}"
     value = store.get(key, _MISSING)
     if value is _MISSING:
         value = build()
         store.set(key, value, timeout)
+    if memo is not None:
+        memo["remember", name] = value
     return value
 
 
@@ -218,12 +241,20 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        memo = _request_memo.set({})
+        try:
+            return self.serve(request)
+        finally:
+            _request_memo.reset(memo)
+
+    def serve(self, request):
         if not enabled() or not cacheable_request(request):
             return self.get_response(request)
         key = cache_key(request)
         store = cache()
-        generations = current_generations()
-        entry = store.get(key)
+        found = store.get_many([*generation_keys(), key])  # one round trip
+        generations = current_generations(found)
+        entry = found.get(key)
         if entry is not None and all(
             generations[name] == number for name, number in entry["gens"].items()
         ):

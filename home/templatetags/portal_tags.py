@@ -16,8 +16,6 @@ from portal import pagecache
 
 register = template.Library()
 
-SHARE_RENDITION = images.SIZES["share"].specs[0]
-
 
 @register.simple_tag(takes_context=True)
 def site_root(context):
@@ -131,7 +129,11 @@ def share_data(context) -> dict:
         image = settings.default_share_image
     image_meta = None
     if image is not None:
-        rendition = image.get_rendition(SHARE_RENDITION)
+        # Made on publish (home/images.py); drawn here only if it is missing.
+        share = images.SIZES["share"].filters[0]
+        rendition = images.existing_renditions(image, [share]).get(share)
+        if rendition is None:
+            rendition = image.get_rendition(share)
         image_meta = {
             "url": request.build_absolute_uri(rendition.url),
             "width": rendition.width,

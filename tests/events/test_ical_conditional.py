@@ -362,3 +362,29 @@ def test_index_304_reads_no_activity(client, index):
     assert "events_occurrence" not in sql
     assert "events_activitypage" not in sql
     assert "home_sitesettings" not in sql
+
+
+def test_the_index_feed_carries_the_soonest_activities_up_to_the_limit(
+    client, index, monkeypatch
+):
+    from events import ical
+
+    monkeypatch.setattr(ical, "FEED_LIMIT", 3)
+    today = timezone.localdate()
+    pages = [
+        factories.ActivityPageFactory(
+            parent=index,
+            slug=f"limit-{n}",
+            start=timezone.make_aware(
+                datetime.combine(today + timedelta(days=10 - n), time(9))
+            ),
+        )
+        for n in range(5)
+    ]
+    body = client.get(
+        urlsplit(index.url).path + "calendar.ics", HTTP_HOST=HOST
+    ).content.decode()
+    assert body.count("BEGIN:VEVENT") == 3
+    soonest = sorted(pages, key=lambda page: page.start)[:3]
+    for page in pages:
+        assert (f"SUMMARY:{page.title}" in body) == (page in soonest)
