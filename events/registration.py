@@ -196,7 +196,11 @@ def sign_up(
 ) -> SignUpResult:
     """Sign a resident up for one occurrence: 已报名 while seats last, then 候补 if
     the activity keeps a waitlist. Resubmitting the same name and phone returns the
-    existing sign-up. Raises SignUpError (nothing stored) or TryAgain."""
+    existing sign-up. Raises SignUpError (nothing stored) or TryAgain.
+    ``now`` (default: the time) decides whether sign-up is open; the stored time,
+    which orders the waitlist, is taken once the lock is held, so waitlist order
+    is the order places were decided in."""
+    clock = now
     now = now or timezone.now()
     name = " ".join((name or "").split())
     if not name:
@@ -252,7 +256,7 @@ def sign_up(
                 household=household,
                 note=note,
                 status=status,
-                created_at=now,
+                created_at=clock or timezone.now(),
                 consented_at=now,
             )
             pagecache.bump("seats")

@@ -48,6 +48,13 @@ print(json.dumps({{
     "rows": rows.count(),
     "phones": rows.values("phone").distinct().count(),
     "taken": Occurrence.objects.get(pk={occurrence}).taken,
+    # Places are decided in lock order (= insert order, = id order); the
+    # waitlist is read by created_at, so that must be the same order.
+    "waitlist_in_lock_order": list(
+        rows.filter(status="waitlisted").order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    ) == list(rows.filter(status="waitlisted").order_by("pk")
+        .values_list("pk", flat=True)),
 }}))
 """
 
@@ -112,6 +119,7 @@ def assert_never_oversold(server, activity, results):
     assert found["waitlisted"] == RESIDENTS - SEATS
     assert found["taken"] == SEATS
     assert found["rows"] == found["phones"] == RESIDENTS
+    assert found["waitlist_in_lock_order"]
     assert "Traceback" not in server.log_text()
     return found
 
