@@ -6,6 +6,9 @@ from django.utils.dateformat import format as date_format
 
 from .registration import SignUpError, normalise_phone
 
+# Asked only when the activity's editor turned them on (EventPage.ask_*).
+OPTIONAL_FIELDS = ("household", "note")
+
 
 class SignUpForm(forms.Form):
     occurrence = forms.TypedChoiceField(
@@ -60,6 +63,18 @@ class SignUpForm(forms.Form):
     def __init__(self, *args, page, occurrences, **kwargs):
         super().__init__(*args, **kwargs)
         self.page = page
+        # Django's Chinese for a NUL character reads "empty strings not allowed",
+        # which a resident cannot act on (found by tests/events/test_fuzz_signup.py).
+        for field in self.fields.values():
+            field.error_messages["null_characters_not_allowed"] = (
+                "内容里有无法识别的特殊字符，请删去后重新填写。"
+            )
+        # Ask only what this activity needs: a field the editor did not turn on
+        # is not on the form, so whatever a client posts for it is ignored.
+        if not page.ask_household:
+            del self.fields["household"]
+        if not page.ask_note:
+            del self.fields["note"]
         if len(occurrences) == 1:
             self.fields["occurrence"].initial = occurrences[0].pk
             self.fields["occurrence"].widget = forms.HiddenInput()
@@ -89,6 +104,9 @@ class SignUpForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("website"):
             raise forms.ValidationError("提交失败，请刷新页面后重试。")
+        for name in OPTIONAL_FIELDS:
+            if name not in self.fields:  # not asked: stored empty
+                cleaned[name] = ""
         return cleaned
 
 

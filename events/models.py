@@ -222,6 +222,18 @@ class EventPage(RoutablePageMixin, BasePage):
     registration_closes = models.DateTimeField(
         "报名截止时间", null=True, blank=True, help_text="留空表示活动开始时截止"
     )
+    # Personal data minimisation (个人信息保护法 第六条): the form asks name, phone
+    # and party size only; these two are asked when the activity needs them.
+    ask_household = models.BooleanField(
+        "询问所在社区/楼院",
+        default=False,
+        help_text="勾选后报名表多一项选填的“所在社区/楼院”，如需按楼院分组或送餐上门时再勾选",
+    )
+    ask_note = models.BooleanField(
+        "允许填写备注",
+        default=False,
+        help_text="勾选后报名表多一项选填的“备注”，如需了解饮食禁忌、带几岁孩子等时再勾选",
+    )
 
     time_panels = [
         FieldRowPanel([FieldPanel("start"), FieldPanel("end")]),
@@ -259,6 +271,7 @@ class EventPage(RoutablePageMixin, BasePage):
                         FieldPanel("registration_closes"),
                     ]
                 ),
+                FieldRowPanel([FieldPanel("ask_household"), FieldPanel("ask_note")]),
             ],
             heading="报名",
         )
@@ -729,9 +742,11 @@ class Registration(models.Model):
         permissions = [("view_personal_data", "查看报名人姓名和手机号")]
         indexes = [models.Index(fields=["occurrence", "status", "created_at"])]
         constraints = [
+            # Erased and purged sign-ups keep their status (the counts stay right)
+            # but have no phone, so they are left out.
             models.UniqueConstraint(
                 fields=["occurrence", "phone"],
-                condition=models.Q(status__in=ACTIVE_STATUSES),
+                condition=models.Q(status__in=ACTIVE_STATUSES) & ~models.Q(phone=""),
                 name="registration_one_active_per_phone",
             ),
             models.CheckConstraint(
@@ -746,13 +761,21 @@ class Registration(models.Model):
     def masked_phone(self) -> str:
         from .registration import mask_phone
 
-        return mask_phone(self.phone)
+        return mask_phone(self.phone) if self.phone else ""
 
     @property
     def masked_name(self) -> str:
         from .registration import mask_name
 
-        return mask_name(self.name)
+        # Nothing left to mask once erased; "（****" would only puzzle staff.
+        return self.name if self.is_erased else mask_name(self.name)
+
+    @property
+    def is_erased(self) -> bool:
+        """The resident's personal data was removed (by them, or on expiry)."""
+        from .registration import ERASED_NAME
+
+        return self.name == ERASED_NAME and not self.phone
 
     @property
     def is_active(self) -> bool:

@@ -1,5 +1,6 @@
 """The sign-up service: the only code that creates, cancels, promotes or checks in a
-``Registration``.
+``Registration``, or erases its personal data (on request, or after the retention
+period: ``purge_personal_data``).
 
 Never oversold. Every change to an occurrence's seats happens inside one
 transaction that first takes the occurrence's lock:
@@ -22,9 +23,11 @@ the form again with the input kept.
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal import pagecache
@@ -214,8 +217,9 @@ def sign_up(
         raise SignUpError(
             f"每份报名最多 {page.max_party_size} 人，人多请分开报名。", "party_size"
         )
-    household = (household or "").strip()[:60]
-    note = (note or "").strip()[:200]
+    # Only what the activity asks for is stored (PIPL minimisation), whoever calls.
+    household = (household or "").strip()[:60] if page.ask_household else ""
+    note = (note or "").strip()[:200] if page.ask_note else ""
 
     try:
         with transaction.atomic():
@@ -399,3 +403,143 @@ def waitlist_position(registration: Registration) -> int | None:
         .exclude(created_at=registration.created_at, pk__gt=registration.pk)
         .count()
     )
+
+
+# ---------------------------------------------------------------------------
+# Retention: residents' personal data outlives its activity only so long
+# ---------------------------------------------------------------------------
+
+PURGE_BATCH_SIZE = 500
+PURGE_TITLE = "报名信息到期清除"
+
+
+@dataclass
+class RetentionRule:
+    """Sign-ups of activities under ``site`` ("" = any) that ended before
+    ``cutoff`` lose their personal data."""
+
+    site: str
+    days: int
+    cutoff: datetime
+
+
+@dataclass
+class PurgeResult:
+    purged: int  # sign-ups anonymised (with dry_run: that would be)
+    occurrences: int  # the occurrences (场次) they belong to
+    rules: list[RetentionRule]
+    dry_run: bool
+
+
+def _has_personal_data() -> Q:
+    return ~Q(name=ERASED_NAME) | ~Q(phone="") | ~Q(household="") | ~Q(note="")
+
+
+def _expired(now, days: int | None) -> tuple[Q, list[RetentionRule]]:
+    """The condition "ended longer ago than its site's retention period" (on
+    the annotation ``ended``), and the rules it is made of. A page belongs to
+    the site with the deepest root above it; a page under no site's root (none
+    in a normal install) follows the default site."""
+    from wagtail.models import Site
+
+    from home.models import RETENTION_DAYS_DEFAULT, SiteSettings
+
+    if days is not None:
+        cutoff = now - timedelta(days=days)
+        return Q(ended__lt=cutoff), [RetentionRule("", days, cutoff)]
+    sites = sorted(
+        Site.objects.select_related("root_page"),
+        key=lambda s: (-len(s.root_page.path), not s.is_default_site, s.pk),
+    )
+    condition = Q(pk__in=[])
+    claimed = Q()
+    rules = []
+    default_days = RETENTION_DAYS_DEFAULT
+    for site in sites:
+        site_days = SiteSettings.for_site(site).registration_retention_days
+        if site.is_default_site:
+            default_days = site_days
+        cutoff = now - timedelta(days=site_days)
+        under = Q(page__path__startswith=site.root_page.path)
+        condition |= under & claimed & Q(ended__lt=cutoff)
+        claimed &= ~under
+        rules.append(RetentionRule(str(site), site_days, cutoff))
+    cutoff = now - timedelta(days=default_days)
+    condition |= claimed & Q(ended__lt=cutoff)
+    return condition, rules
+
+
+def purge_personal_data(
+    *,
+    days: int | None = None,
+    dry_run: bool = False,
+    batch_size: int = PURGE_BATCH_SIZE,
+    now=None,
+) -> PurgeResult:
+    """Anonymise the sign-ups of occurrences that ended more than the retention
+    period ago (the site setting 报名信息保留天数, or ``days``): the name becomes
+    ``ERASED_NAME``; phone, household and note are emptied. Status, party size,
+    codes and the sign-up, promotion and check-in times stay, so seats, counts
+    and statistics do not change.
+
+    Idempotent: rows already without personal data are not touched again.
+    Works in batches of ``batch_size``, each its own short transaction, so a
+    large first run never holds SQLite's write lock for long. Writes one audit
+    log entry per run (none with ``dry_run``, which changes nothing).
+    Raises ValueError when ``days`` is less than 1."""
+    from .staff import audit
+
+    if days is not None and days < 1:
+        raise ValueError("保留天数至少为 1 天。")
+    now = now or timezone.now()
+    expired, rules = _expired(now, days)
+    candidates = (
+        Registration.objects.annotate(
+            ended=Coalesce("occurrence__end", "occurrence__start")
+        )
+        .filter(expired)
+        .filter(_has_personal_data())
+        .order_by("pk")
+    )
+    if dry_run:
+        return PurgeResult(
+            purged=candidates.count(),
+            occurrences=candidates.values("occurrence_id").distinct().count(),
+            rules=rules,
+            dry_run=True,
+        )
+    purged, occurrences, last = 0, set(), 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                candidates.filter(pk__gt=last).values_list("pk", "occurrence_id")[
+                    :batch_size
+                ]
+            )
+            if not batch:
+                break
+            Registration.objects.filter(pk__in=[pk for pk, _ in batch]).update(
+                name=ERASED_NAME, phone="", household="", note=""
+            )
+        purged += len(batch)
+        occurrences.update(occurrence_id for _, occurrence_id in batch)
+        last = batch[-1][0]
+    audit.log_list(
+        audit.PURGE,
+        None,
+        title=PURGE_TITLE,
+        data={
+            "rows": purged,
+            "occurrences": len(occurrences),
+            "rules": [
+                {
+                    "site": rule.site,
+                    "days": rule.days,
+                    "cutoff": audit.local(rule.cutoff),
+                }
+                for rule in rules
+            ],
+            "override": days is not None,
+        },
+    )
+    return PurgeResult(purged, len(occurrences), rules, dry_run=False)

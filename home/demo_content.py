@@ -1505,6 +1505,9 @@ ABOUT = {
     ],
 }
 
+# The privacy notice. Paragraph texts are rich-text paragraphs; a dict is a
+# block of another type: {"retention": {...}} is the retention sentence, whose
+# {天数} the page shows as 站点设置 › 报名信息保留天数 (what the purge uses).
 PRIVACY = {
     "title": "隐私政策",
     "intro": (
@@ -1514,29 +1517,40 @@ PRIVACY = {
     "body": [
         (
             "谁来处理您的信息：个人信息处理者为郑州市金水区花园路街道办事处，"
-            "以及举办该活动的社区居民委员会（以下统称“我们”）。"
+            "以及举办该活动的社区居民委员会（以下统称“我们”）。地址：郑州市金水区"
+            "花园路96号花园路街道党群服务中心，电话0371-65938206。"
         ),
         (
-            "我们收集哪些信息：报名时，我们只收集您的姓名、手机号、参加人数、"
-            "所在社区或楼院，以及您自愿填写的备注。我们不会要求您提供身份证号、"
-            "家庭住址门牌号等与活动无关的信息。"
+            "我们收集哪些信息：报名时必填的只有姓名、手机号和参加人数。"
+            "个别活动需要时，报名表上还会出现选填的“所在社区/楼院”和“备注”"
+            "（例如按楼院分组、了解饮食禁忌），不需要的活动不会询问。"
+            "我们不会要求您提供身份证号、家庭住址门牌号等与活动无关的信息。"
         ),
         (
             "为什么收集：这些信息仅用于组织活动，包括统计人数、准备场地和物品、"
             "活动当天签到，以及在活动时间、地点调整或取消时及时通知您。"
+            "只有街道和社区负责活动的工作人员能看到完整的姓名和手机号，"
+            "其他人看到的是“王**、138****1234”这样的隐去部分的信息，"
+            "每一次查看和导出完整名单都有记录。"
         ),
-        (
-            "保存多久：活动结束后90天内，我们会删除您的报名信息，"
-            "或将其处理为无法识别到个人的统计数据（例如参加人数）。"
-        ),
+        {
+            "retention": {
+                "text": (
+                    "保存多久：活动结束 {天数} 天后，系统每天自动删除您的姓名、"
+                    "手机号、楼院和备注，只保留报名人数、签到人数等无法识别到个人的"
+                    "统计数字。"
+                )
+            }
+        },
         (
             "不会对外提供：我们不会向任何第三方出售、提供或共享您的个人信息，"
             "也不会用您的手机号发送商业广告或推销信息。法律法规另有规定的除外。"
         ),
         (
-            "如何撤回：您可以随时撤回报名。请点击报名结果页上的取消链接，"
-            "或在工作时间拨打街道电话0371-65938206或活动所属社区的电话办理。取消后，"
-            "我们将按本说明处理已收集的信息。"
+            "如何撤回：您可以随时撤回报名。报名成功后的页面上有“取消报名”链接，"
+            "取消时勾选“同时删除我的姓名和手机号”，您的姓名和手机号会立即删除；"
+            "已经取消的报名，也可以在同一页面上删除。您也可以在工作时间拨打"
+            "街道电话0371-65938206或活动所属社区的电话办理。"
         ),
         (
             "您的权利：您有权查阅、更正、删除您的报名信息。如有疑问或投诉，"
@@ -1594,6 +1608,8 @@ LECTURERS = [
 ]
 
 # day: days from the day load_demo first runs; festival: date from the lunar calendar.
+# signup "ask": the optional sign-up fields (household, note) the activity asks for;
+# the others ask name, phone and party size only.
 ACTIVITIES = [
     {
         "slug": "xianfeng-jiayuan-1",
@@ -1680,7 +1696,13 @@ ACTIVITIES = [
     },
     {
         "slug": "dongzhi-jiaozi",
-        "signup": {"capacity": 30, "confirmed": 14, "waitlisted": 0},
+        # The dumplings go to lone elderly neighbours, delivered by 楼院.
+        "signup": {
+            "capacity": 30,
+            "confirmed": 14,
+            "waitlisted": 0,
+            "ask": ["household"],
+        },
         "type": "festival",
         "festival": "冬至",
         "title": "冬至包饺子 邻里一家亲",
@@ -1732,7 +1754,14 @@ ACTIVITIES = [
     },
     {
         "slug": "linlijie-nongyeyuan",
-        "signup": {"capacity": 60, "party": 4, "confirmed": 7, "waitlisted": 0},
+        # 备注: which dish the family brings to the 百家宴.
+        "signup": {
+            "capacity": 60,
+            "party": 4,
+            "confirmed": 7,
+            "waitlisted": 0,
+            "ask": ["note"],
+        },
         "type": "activity",
         "title": "浓情家园邻里节",
         "community": "nongyeyuan",
@@ -1788,7 +1817,14 @@ ACTIVITIES = [
     },
     {
         "slug": "chongyang-jinglao",
-        "signup": {"capacity": 40, "confirmed": 16, "waitlisted": 0, "checked_in": 14},
+        # For residents of the 院 aged 70+; 备注 for dietary needs.
+        "signup": {
+            "capacity": 40,
+            "confirmed": 16,
+            "waitlisted": 0,
+            "checked_in": 14,
+            "ask": ["household", "note"],
+        },
         "type": "festival",
         "festival": "重阳节",
         "past_year": 2026,
@@ -1853,7 +1889,14 @@ ACTIVITIES = [
             "weeks": 8,
             "skip": [9],
         },
-        "signup": {"capacity": 20, "party": 2, "confirmed": 5, "waitlisted": 0},
+        # 楼院 and 备注 (the child's grade) help the volunteer tutors.
+        "signup": {
+            "capacity": 20,
+            "party": 2,
+            "confirmed": 5,
+            "waitlisted": 0,
+            "ask": ["household", "note"],
+        },
     },
 ]
 

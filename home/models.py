@@ -8,7 +8,11 @@ from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.core.validators import RegexValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.db.models import F, Prefetch, Q
 from django.http.request import split_domain_port
@@ -26,7 +30,7 @@ from wagtail.search import index
 
 from portal import pagecache
 
-from .blocks import BodyBlock
+from .blocks import BodyBlock, StandardBodyBlock
 from .images import renditions_prefetch
 
 
@@ -755,7 +759,7 @@ class StandardPage(BasePage):
     """A plain page: 关于我们, 隐私政策, or any page of text and images."""
 
     intro = models.TextField("导语", blank=True, max_length=300)
-    body = StreamField(BodyBlock(), verbose_name="正文", blank=True)
+    body = StreamField(StandardBodyBlock(), verbose_name="正文", blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro"), FieldPanel("body")]
     search_fields = Page.search_fields + [
@@ -772,6 +776,11 @@ class StandardPage(BasePage):
 # ---------------------------------------------------------------------------
 # Site settings
 # ---------------------------------------------------------------------------
+
+
+RETENTION_DAYS_DEFAULT = 90
+RETENTION_DAYS_MIN = 7
+RETENTION_DAYS_MAX = 365
 
 
 @register_setting(icon="cog")
@@ -822,6 +831,27 @@ class SiteSettings(BaseSiteSetting):
         related_name="+",
         help_text="每个报名表单都会链接到这里",
     )
+    # How long residents' names and phones outlive their activity (PIPL art. 19:
+    # no longer than the purpose needs). The daily purge_personal_data run reads
+    # it, and the privacy page and the sign-up form show it.
+    registration_retention_days = models.PositiveSmallIntegerField(
+        "报名信息保留天数",
+        default=RETENTION_DAYS_DEFAULT,
+        validators=[
+            MinValueValidator(
+                RETENTION_DAYS_MIN,
+                f"至少保留 {RETENTION_DAYS_MIN} 天：活动结束后还要核对签到、"
+                "回复居民的询问。",
+            ),
+            MaxValueValidator(
+                RETENTION_DAYS_MAX,
+                f"最多保留 {RETENTION_DAYS_MAX} 天：个人信息只能保存到活动"
+                "需要的最短时间。",
+            ),
+        ],
+        help_text="活动结束多少天后，自动删除报名人的姓名、手机号、楼院和备注"
+        "（人数和签到统计保留）。隐私政策页面和报名表上显示的天数随之改变。",
+    )
 
     panels = [
         MultiFieldPanel(
@@ -838,6 +868,7 @@ class SiteSettings(BaseSiteSetting):
         MultiFieldPanel(
             [FieldPanel("about_page"), FieldPanel("privacy_page")], heading="页脚链接"
         ),
+        FieldPanel("registration_retention_days", heading="个人信息"),
     ]
 
     class Meta:

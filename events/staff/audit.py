@@ -1,11 +1,13 @@
 """Audit log (站点历史) entries for the staff side of sign-ups.
 
-Actions on one sign-up (签到, 取消报名, 候补转正) are logged against that
+Actions on one sign-up (签到, 取消报名, 候补转正, and showing its full name and phone
+on the door page or the cancel confirmation) are logged against that
 ``Registration`` as a ``ModelLogEntry``; they appear in the registration's 操作记录
 and in 报表 › 站点历史. Actions on the list as a whole (导出, 查看完整名单) are
 logged against the registration type with object id ``0`` (no such row), labelled
 with the list's filters, so that they appear in 站点历史 for everyone who may see
-sign-ups and can be filtered by action there.
+sign-ups and can be filtered by action there. So is the daily 报名信息到期清除
+(no user: it is the system's own run).
 
 No entry stores a full name or phone number: the label is ``str(registration)``
 (code and masked name/phone) and the data holds codes, ids and titles only.
@@ -22,6 +24,7 @@ CANCEL = "events.registration.cancel"
 PROMOTE = "events.registration.promote"
 EXPORT = "events.registration.export"
 VIEW_PERSONAL_DATA = "events.registration.view_personal_data"
+PURGE = "events.registration.purge_personal_data"
 
 LIST_OBJECT_ID = 0  # the registration list as a whole (no Registration has pk 0)
 
@@ -119,7 +122,22 @@ class ViewPersonalDataFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         data = log_entry.data
+        if "code" in data:  # one sign-up: door page, cancel confirmation
+            return f"查看报名码 {data['code']} 的完整姓名和手机号（{_where(data)}）"
         return f"查看报名名单，显示完整姓名和手机号 {data.get('rows', 0)} 条"
+
+
+class PurgeFormatter(LogFormatter):
+    label = "报名信息到期清除"
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        rules = data.get("rules") or []
+        days = "、".join(sorted({f"{rule.get('days')} 天" for rule in rules}))
+        return (
+            f"清除过期报名的个人信息 {data.get('rows', 0)} 条"
+            f"（{data.get('occurrences', 0)} 个场次，保留期 {days}）"
+        )
 
 
 FORMATTERS = {
@@ -128,6 +146,7 @@ FORMATTERS = {
     PROMOTE: PromoteFormatter,
     EXPORT: ExportFormatter,
     VIEW_PERSONAL_DATA: ViewPersonalDataFormatter,
+    PURGE: PurgeFormatter,
 }
 
 

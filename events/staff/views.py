@@ -9,7 +9,7 @@ import re
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
@@ -30,6 +30,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
 from .. import registration as service
+from ..forms import OPTIONAL_FIELDS
 from ..models import Registration, RegistrationStatus
 from . import access, audit
 
@@ -82,6 +83,13 @@ def search_filter(query: str, personal: bool) -> Q:
         except service.SignUpError:
             pass
     return condition
+
+
+def log_reveal(user, registration: Registration) -> None:
+    """One sign-up's full name and phone shown (door page, cancel confirmation)
+    goes to the audit log, as the listing's do."""
+    if access.can_see_personal_data(user) and not registration.is_erased:
+        audit.log_registration(registration, audit.VIEW_PERSONAL_DATA, user)
 
 
 # ---------------------------------------------------------------------------
@@ -239,6 +247,31 @@ class RegistrationIndexView(IndexView):
     def get_base_queryset(self):
         return access.visible_registrations(self.request.user)
 
+    # Optional fields -----------------------------------------------------
+
+    def optional_fields_given(self, registrations) -> list[str]:
+        """所在社区/楼院 and 备注 are asked only by the activities that need them
+        (and erased on expiry); a column none of ``registrations`` has a value
+        for is left out of the table and the export. One query for a queryset
+        (the export), none for a list (the rows of the page shown)."""
+        if not self.personal:
+            return []
+        if isinstance(registrations, QuerySet):
+            counts = registrations.aggregate(
+                **{f: Count("pk", filter=~Q(**{f: ""})) for f in OPTIONAL_FIELDS}
+            )
+            return [f for f in OPTIONAL_FIELDS if counts[f]]
+        return [f for f in OPTIONAL_FIELDS if any(getattr(r, f) for r in registrations)]
+
+    def get_table(self, object_list):
+        # list(): the page's rows, loaded once (the table reads the same cache).
+        extra = [
+            Column(f, label=Registration._meta.get_field(f).verbose_name)
+            for f in self.optional_fields_given(list(object_list))
+        ]
+        columns = self.columns[:-1] + extra + self.columns[-1:]  # actions last
+        return self.table_class(columns, object_list, **self.get_table_kwargs())
+
     def search_queryset(self, queryset):
         if not self.is_searching:
             return queryset
@@ -337,6 +370,12 @@ class RegistrationIndexView(IndexView):
 
     def render_to_response(self, context, **response_kwargs):
         if self.is_export:
+            given = self.optional_fields_given(context["object_list"])
+            self.list_export = [
+                field
+                for field in self.list_export
+                if field not in OPTIONAL_FIELDS or field in given
+            ]
             title, data = self.list_summary()
             audit.log_list(
                 audit.EXPORT,
@@ -480,6 +519,7 @@ class CancelView(RegistrationActionMixin, WagtailAdminTemplateMixin, TemplateVie
 
     def get(self, request, pk):
         self.registration = self.get_object()
+        log_reveal(request.user, self.registration)
         return self.render_to_response(self.get_context_data())
 
     def post(self, request, pk):
@@ -555,6 +595,7 @@ class CheckInView(WagtailAdminTemplateMixin, TemplateView):
         context = self.get_context_data(code=code, problem=problem)
         if registration is not None:
             personal = access.can_see_personal_data(user)
+            log_reveal(user, registration)
             start = registration.occurrence.local_start
             today = timezone.localdate()
             context.update(

@@ -28,6 +28,10 @@ def page(db):
         registration_required=True,
         capacity=2,
         max_party_size=2,
+        # The form's optional fields are asked (their errors are tested here);
+        # an activity that does not ask them: tests/events/test_personal_data.py
+        ask_household=True,
+        ask_note=True,
     )
 
 

@@ -289,7 +289,13 @@ def test_link_from_a_page_without_sign_ups_still_filters(client, boss, activitie
 
 
 def test_csv_and_xlsx_export_with_personal_data(client, boss, activities):
-    page, occurrence = make_activity(activities, title="导出测试活动", capacity=3)
+    page, occurrence = make_activity(
+        activities,
+        title="导出测试活动",
+        capacity=3,
+        ask_household=True,
+        ask_note=True,
+    )
     first = sign(page, occurrence, name="=HYPERLINK(1)", household="5号院", note="轮椅")
     second = sign(page, occurrence, name="钱七", party_size=2)
     service.check_in(second.pk, user=boss)

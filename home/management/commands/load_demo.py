@@ -47,7 +47,14 @@ DEFAULT_DEMO_PASSWORD = "huayuanlu2026"
 
 
 def paragraphs(texts):
-    return [("paragraph", f"<p>{text}</p>") for text in texts]
+    """Rich-text paragraphs; a dict ``{block_type: value}`` is a block of that type
+    (the privacy notice's retention sentence)."""
+    return [
+        next(iter(text.items()))
+        if isinstance(text, dict)
+        else ("paragraph", f"<p>{text}</p>")
+        for text in texts
+    ]
 
 
 class Command(BaseCommand):
@@ -443,6 +450,8 @@ class Command(BaseCommand):
                     capacity=signup["capacity"],
                     max_party_size=signup.get("party", 2),
                     waitlist_enabled=signup.get("waitlist", True),
+                    ask_household="household" in signup.get("ask", ()),
+                    ask_note="note" in signup.get("ask", ()),
                 )
             self.child(index, page_types[data["type"]], data["slug"], **fields)
 
@@ -512,7 +521,8 @@ class Command(BaseCommand):
                         name=name,
                         phone=phone,
                         party_size=1,
-                        household="演示数据",
+                        household="演示数据",  # kept where the activity asks
+                        note="演示备注",
                         now=before + timedelta(minutes=i),
                     ).registration
                 )
