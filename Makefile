@@ -46,11 +46,14 @@ run: demo
 # Production mode: gunicorn with portal/settings/production.py on whatever DATABASE_URL
 # and REDIS_URL say (SQLite and local memory when unset). SECRET_KEY comes from the
 # environment; a throwaway one is made up for a local try-out.
+# Plain HTTP on $(HOST): no Secure cookies and no redirect to HTTPS unless the
+# environment says otherwise (portal/settings/production.py).
+SERVE_ENV = SECURE_COOKIES=$${SECURE_COOKIES:-false} WAGTAILADMIN_BASE_URL=$${WAGTAILADMIN_BASE_URL:-http://$(HOST):$(PORT)}
 serve: migrate system-deps
-	DJANGO_SETTINGS_MODULE=portal.settings.production SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
+	$(SERVE_ENV) DJANGO_SETTINGS_MODULE=portal.settings.production SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
 		$(PY) manage.py collectstatic --noinput -v0
 	@echo "生产模式: http://$(HOST):$(PORT)/"
-	SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
+	$(SERVE_ENV) SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
 		BIND=$(HOST):$(PORT) $(BIN)/gunicorn portal.wsgi:application -c portal/gunicorn.conf.py
 
 # A large synthetic site served by gunicorn and measured with wrk (bench/run.py);

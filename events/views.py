@@ -6,15 +6,16 @@ month view and the calendar feeds."""
 from datetime import date, timedelta
 
 import segno
+from django.db import DatabaseError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.views import serve as wagtail_serve
 
 from home.models import CommunityPage, SiteSettings, filter_query, int_or_none, paginate
-from portal import pagecache
+from portal import failure, pagecache
 
-from . import ical
+from . import ical, limits
 from .forms import SignUpForm
 from .models import EVENT_KINDS, Occurrence, Registration
 from .occurrences import (
@@ -135,6 +136,10 @@ def signup(page, request):
         o for o in page_occurrences(page, now) if not closed_reason(page, o, now)
     ]
     form = SignUpForm(request.POST, page=page, occurrences=open_occurrences)
+    # Counted before validation, so bad and bot posts count too.
+    if (limited := limits.check_signup(request)) is not None:
+        form.add_error(None, limited.text)
+        return limits.too_many(render_signup(page, request, form), limited)
     if not open_occurrences:
         # Show why; nothing to sign up for.
         return render_signup(page, request, status=409)
@@ -157,6 +162,16 @@ def signup(page, request):
         return render_signup(page, request, form, 409)
     except TryAgain:
         return render_signup(page, request, form, 503, retry=True)
+    except DatabaseError as error:
+        # Nothing was stored: the transaction rolled back, or its commit failed.
+        # If the form cannot be drawn either (database gone), portal/failure.py
+        # answers instead, with the typed fields kept as well.
+        failure.log_outage(request, error)
+        form.add_error(None, failure.SIGNUP_NOT_SAVED)
+        response = render_signup(page, request, form, 503)
+        response["Retry-After"] = str(failure.RETRY_AFTER)
+        response._has_been_logged = True  # above, with the exception
+        return response
     return HttpResponseRedirect(result_url(page, result.registration), status=303)
 
 

@@ -25,6 +25,15 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1" if _shared_cache else "8"))
 # A WeChat group opening a link at once: keep a long queue rather than refusing.
 backlog = 2048
 timeout = 30
+# Request head limits. The request line is at gunicorn's maximum (default 4094):
+# the WeChat signing endpoint takes the page address, up to 2,048 characters and
+# percent-encoded once more, as a query parameter. Header count and size keep the
+# defaults, which WeChat's browser and the admin's cookies stay well inside.
+# Bodies: public POSTs are capped by events.limits.PublicPostSizeMiddleware; set
+# the proxy's cap (nginx client_max_body_size) to the largest upload, 25m.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 graceful_timeout = 20
 max_requests = 5000
 max_requests_jitter = 500

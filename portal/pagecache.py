@@ -24,6 +24,13 @@ How it stays correct:
 * **Shared.** The cache is the ``default`` alias: local memory for the single-process
   demo, Redis (``REDIS_URL``) when several processes or machines serve the site —
   then a bump in one process invalidates the page for all of them.
+* **A last good copy for outages.** Next to each stored entry a second copy is kept
+  for ``PAGE_CACHE_STALE_SECONDS`` (a day by default), whatever the generations do,
+  in the ``pagecache-stale`` cache alias (so it never crowds fresh entries out of
+  local memory). It is never served while the site works: only
+  ``portal/failure.py`` asks for it (:func:`stale_response`), when the database
+  failed during a request, because a page that is a few hours old is more use to
+  a resident than an error page. Search results (``?q=``: endless keys) get none.
 """
 
 from __future__ import annotations
@@ -79,6 +86,27 @@ def cache():
 
 def enabled() -> bool:
     return getattr(settings, "PAGE_CACHE_SECONDS", 0) > 0
+
+
+def stale_seconds() -> int:
+    return getattr(settings, "PAGE_CACHE_STALE_SECONDS", 24 * 3600)
+
+
+STALE_ALIAS = "pagecache-stale"
+STALE_PREFIX = "stale:"
+STALE = "STALE"  # the X-Page-Cache value of a last good copy
+# Free text makes endless keys, and a search needs the database anyway.
+STALE_SKIPPED_PARAMS = frozenset({"q"})
+
+
+def stale_cache():
+    """Where last good copies are kept: their own alias when configured."""
+    return caches[STALE_ALIAS if STALE_ALIAS in settings.CACHES else "default"]
+
+
+def keeps_stale_copy(request) -> bool:
+    names = {key for key, _ in kept_params(request.META.get("QUERY_STRING", ""))}
+    return stale_seconds() > 0 and not names & STALE_SKIPPED_PARAMS
 
 
 def kept_params(query_string: str) -> list[tuple[str, str]]:
@@ -204,10 +232,15 @@ def depends_on(request, *names: str) -> None:
     deps.update(names)
 
 
+def public_read(request) -> bool:
+    """A GET/HEAD of a public path: what a stored page may answer."""
+    return request.method in ("GET", "HEAD") and not request.path.startswith(
+        EXCLUDED_PATHS
+    )
+
+
 def cacheable_request(request) -> bool:
-    if request.method not in ("GET", "HEAD"):
-        return False
-    if request.path.startswith(EXCLUDED_PATHS):
+    if not public_read(request):
         return False
     # A session means an editor (or a half-finished login): never share their view.
     # A messages cookie carries a one-off notice for this browser.
@@ -248,9 +281,15 @@ class PageCacheMiddleware:
             _request_memo.reset(memo)
 
     def serve(self, request):
-        if not enabled() or not cacheable_request(request):
+        if not enabled():
             return self.get_response(request)
-        key = cache_key(request)
+        if public_read(request):
+            # Kept for stale_response: the key must be the one computed here,
+            # before later middleware (locale) adds to the request.
+            request._page_cache_key = cache_key(request)
+        if not cacheable_request(request):
+            return self.get_response(request)
+        key = request._page_cache_key
         store = cache()
         found = store.get_many([*generation_keys(), key])  # one round trip
         generations = current_generations(found)
@@ -265,20 +304,19 @@ class PageCacheMiddleware:
             response.render()
         if storable(response):
             deps = request.__dict__.get("_page_cache_depends", {"content"})
-            store.set(
-                key,
-                {
-                    "gens": {name: generations[name] for name in deps},
-                    "status": response.status_code,
-                    "headers": [
-                        (k, v)
-                        for k, v in response.items()
-                        if k.lower() not in ("set-cookie", HEADER.lower())
-                    ],
-                    "content": response.content,
-                },
-                settings.PAGE_CACHE_SECONDS,
-            )
+            entry = {
+                "gens": {name: generations[name] for name in deps},
+                "status": response.status_code,
+                "headers": [
+                    (k, v)
+                    for k, v in response.items()
+                    if k.lower() not in ("set-cookie", HEADER.lower())
+                ],
+                "content": response.content,
+            }
+            store.set(key, entry, settings.PAGE_CACHE_SECONDS)
+            if keeps_stale_copy(request):
+                stale_cache().set(STALE_PREFIX + key, entry, stale_seconds())
             response[HEADER] = "MISS"
         else:
             response[HEADER] = "PASS"
@@ -309,6 +347,24 @@ class PageCacheMiddleware:
             response[name] = value
         response[HEADER] = state
         return response
+
+
+def stale_response(request) -> HttpResponse | None:
+    """The last good copy of the page this request asks for, or None. Only for
+    when the database failed (``portal/failure.py``): it may be hours old, so it
+    says so (``X-Page-Cache: STALE``) and no browser or proxy may keep it."""
+    if not enabled() or not public_read(request) or stale_seconds() <= 0:
+        return None
+    key = request.__dict__.get("_page_cache_key") or cache_key(request)
+    try:
+        entry = stale_cache().get(STALE_PREFIX + key)
+    except Exception:  # noqa: BLE001 - the cache may be down as well: no copy
+        return None
+    if entry is None:
+        return None
+    response = PageCacheMiddleware.replay(entry, STALE)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # Models whose saved rows appear on public pages. Pages themselves are covered by

@@ -9,6 +9,7 @@ app machines behind a load balancer do.
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -69,6 +70,7 @@ class DemoServer:
         extra_env: dict[str, str] | None = None,
         database_url: str | None = None,
         share: "DemoServer | None" = None,
+        signup_limits: bool = False,
     ):
         """``gunicorn=N`` serves with N gunicorn worker processes (8 threads each,
         a production-sized listen backlog) instead of ``runserver``.
@@ -77,7 +79,10 @@ class DemoServer:
         ``database_url`` makes the fresh database next to that PostgreSQL URL
         instead of ``DATABASE_URL``. ``share=other`` serves ``other``'s database,
         media and environment (plus ``extra_env``) from a process of its own; its
-        ``start()`` neither migrates nor loads the demo, so start ``other`` first."""
+        ``start()`` neither migrates nor loads the demo, so start ``other`` first.
+        ``signup_limits=True`` keeps the sign-up rate limits on (events/limits.py);
+        by default they are off, since load tests sign up many residents from
+        127.0.0.1. A shared server follows ``other``."""
         self.workdir = workdir
         self.gunicorn = gunicorn
         self.port = free_port()
@@ -92,6 +97,7 @@ class DemoServer:
                 "DEBUG": "false",
                 "SERVE_MEDIA": "true",
                 "MEDIA_ROOT": str(workdir / "media"),
+                "SIGNUP_LIMITS_ENABLED": "true" if signup_limits else "false",
                 **fresh_database_env(workdir, suffix, database_url),
                 **(extra_env or {}),
             }
@@ -186,3 +192,35 @@ class DemoServer:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.log.close()
+
+    def kill(self) -> list[int]:
+        """SIGKILL the server and every process it started (gunicorn's master
+        first, so it cannot start new workers, then the workers), as a power cut
+        or the OOM killer would: requests in flight die where they are, nothing
+        cleans up. Returns the pids killed."""
+        pids = [self.process.pid, *descendants(self.process.pid)]
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait(timeout=10)
+        return pids
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (Linux /proc), children before grandchildren."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # exited while we looked
+            continue
+        # "pid (comm) state ppid …"; comm may hold spaces and parentheses
+        parents[int(stat.parent.name)] = int(text.rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found

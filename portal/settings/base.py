@@ -6,9 +6,12 @@ local-memory cache when unset), ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DEBUG``.
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -55,10 +58,21 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (portal/security.py). Outermost with the headers
+    # above, so every response gets it: cache hits, an outage's stale copies and
+    # 503 page. It never needs the database to answer.
+    "portal.security.ContentSecurityPolicyMiddleware",
+    # Database down (portal/failure.py): the page cache's last good copy or a
+    # static 503 instead of a 500. Outside everything that can query the database.
+    "portal.failure.DatabaseFailureMiddleware",
+    # 413 for an oversized public POST before anything reads its body.
+    "events.limits.PublicPostSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions: a cache hit needs no session, user or database.
     "portal.pagecache.PageCacheMiddleware",
@@ -70,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, as django-axes asks: turns a refused staff login into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -112,9 +128,12 @@ def database_config() -> dict:
 SQLITE_OPTIONS = {
     # Overridable only so a test can show what goes wrong with DEFERRED.
     "transaction_mode": os.environ.get("SQLITE_TRANSACTION_MODE", "IMMEDIATE"),
-    "timeout": 5,
+    # SQLITE_BUSY_TIMEOUT (seconds): lowered by the outage tests, which hold the
+    # database locked and need requests to give up quickly.
+    "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "5")),
     "init_command": (
-        "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=5000"
+        "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout="
+        + str(int(float(os.environ.get("SQLITE_BUSY_TIMEOUT", "5")) * 1000))
     ),
 }
 
@@ -134,6 +153,13 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "portal-renditions",
         },
+        # Last good copies of cached pages (portal/pagecache.py), served only
+        # while the database fails.
+        "pagecache-stale": {
+            "BACKEND": "portal.cache.PortalRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal-stale",
+        },
     }
 else:
     CACHES = {
@@ -142,16 +168,37 @@ else:
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "renditions",
         },
+        # Apart from "default", so that day-long copies never crowd fresh entries
+        # out of local memory's 300.
+        "pagecache-stale": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "pagecache-stale",
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        },
     }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation." + name}
     for name in (
         "UserAttributeSimilarityValidator",
-        "MinimumLengthValidator",
         "CommonPasswordValidator",
         "NumericPasswordValidator",
     )
+] + [
+    # Django's default is 8. The lockout below slows guessing from one address
+    # only, so staff passwords carry the rest: at least 10 characters.
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    }
+]
+
+# Staff login lockout (django-axes). The first backend refuses a locked-out
+# username+address before any password is checked, so a right password does not
+# help during the cool-off either.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -177,6 +224,74 @@ STORAGES = {
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
+# --- Abuse limits (events/limits.py, portal/client_ip.py, portal/lockout.py) -------
+
+# Request bodies. The admin posts a page's whole StreamField as form fields (a
+# long page is thousands of fields, hence the 10,000 above, and can pass Django's
+# 2.5 MB default); uploaded files do not count here (their own caps are
+# WAGTAILIMAGES/DOCS_MAX_UPLOAD_SIZE). Public forms are tiny: the largest sign-up
+# (a 200-character note, 9 bytes a character percent-encoded) is under 3 KB, so a
+# POST outside /admin/ above PUBLIC_POST_MAX_BYTES is answered 413 unread.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+PUBLIC_POST_MAX_BYTES = int(os.environ.get("PUBLIC_POST_MAX_BYTES", str(32 * 1024)))
+
+# The client's address (portal/client_ip.py), what lockouts and limits key on.
+# TRUSTED_PROXY_COUNT = the number of reverse proxies of ours in front of gunicorn
+# that append to X-Forwarded-For. 0 (default): REMOTE_ADDR, X-Forwarded-For
+# ignored — right when nothing is in front, and the only safe value when unsure.
+# N: the N-th address from the right of X-Forwarded-For (what our outermost proxy
+# saw); the entries further left are the client's own claims and never used. One
+# nginx with `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;` is 1;
+# a CDN or load balancer in front of that nginx makes 2. Set it too high and a
+# client can choose its address; too low and every client shares the proxy's.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# Staff login lockout (django-axes; the page: portal/lockout.py). AXES_FAILURE_LIMIT
+# failed logins for one username from one address lock that pair for
+# AXES_COOLOFF_TIME; a failure during the lockout starts the cool-off again. Keyed
+# on the pair, not the username alone (anyone could then lock an editor out from
+# anywhere) nor the address alone (an office behind one NAT would lock each other
+# out). Attempts are kept in the database (AccessAttempt), so every process and
+# machine sees the same counts; with REDIS_URL unset there is no shared cache.
+# Clear a lockout: `manage.py axes_reset_username <name>` (or axes_reset,
+# axes_reset_ip, axes_list_attempts).
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=max(1, int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "portal.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True
+# Successful logins are not logged with their address (no use here that would
+# justify keeping staff addresses); failed attempts live only until they expire.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False  # no Django admin on this site
+
+
+def limit_rate(name: str, default: str) -> str | None:
+    """A sign-up limit from the environment: "count/period", e.g. ``30/10m`` is 30
+    per 10 minutes (s, m, h, d); ``off`` → None (no limit)."""
+    value = os.environ.get(name, default).strip().lower()
+    if value in {"off", "0", "none", ""}:
+        return None
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
+        raise ImproperlyConfigured(f"{name}={value!r}: expected e.g. 30/10m or off")
+    return value
+
+
+# Sign-up rate limits (events/limits.py, django-ratelimit on the default cache:
+# Redis shared by all processes when REDIS_URL is set). Generous per address,
+# since a WeChat group's phones can share one carrier NAT address; tight per phone
+# number. Over the limit: 429, Retry-After, the form again with the input kept.
+SIGNUP_LIMITS_ENABLED = env_bool("SIGNUP_LIMITS_ENABLED", True)
+SIGNUP_LIMIT_PER_ADDRESS = limit_rate("SIGNUP_LIMIT_PER_ADDRESS", "30/10m")
+SIGNUP_LIMIT_PER_PHONE = limit_rate("SIGNUP_LIMIT_PER_PHONE", "5/10m")
+# A cache that fails to count lets the sign-up through (logged): the limits are a
+# brake on abuse, not a reason to turn residents away.
+RATELIMIT_FAIL_OPEN = True
+
 WAGTAIL_SITE_NAME = "花园路街道社区门户"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_I18N_ENABLED = False
@@ -191,6 +306,88 @@ WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAIL_MODERATION_ENABLED = True
 WAGTAIL_WORKFLOW_ENABLED = True
+# Documents always go through Wagtail's view (/documents/<id>/<name>), which
+# checks collection privacy and sends them as attachments with nosniff and
+# "default-src 'none'": none opens inline, not even a PDF (a document is not a
+# page of this site, and an old .html/.svg upload must never run as one).
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+WAGTAILDOCS_INLINE_CONTENT_TYPES = []
+
+# --- Security headers (Django's SecurityMiddleware; CSP: portal/security.py) ------
+# HTTPS, HSTS and secure cookies are production's (portal/settings/production.py).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Nothing of ours is framed by another site. Wagtail's preview views override this
+# with SAMEORIGIN for the admin's own preview iframe.
+X_FRAME_OPTIONS = "DENY"
+
+_SELF, _NONE = "'self'", "'none'"
+# Public pages (portal/security.py adds the WeChat JS-SDK when sharing is on).
+# Scripts: static/js only — no inline script, no on* attributes, no eval, no nonce
+# (pages are shared through the page cache). Styles: our stylesheet only for
+# <style>/<link> (style-src-elem); style *attributes* are allowed, because the
+# 一社一品 pages colour themselves with style="--brand: #RRGGBB" from the
+# community's brand colour (a field validated as #RRGGBB). A style attribute can
+# only restyle its own element; the CSS that could read the page (selectors in an
+# injected <style>) stays blocked. Browsers without CSP 3 fall back to style-src.
+# Images: our own files only (QR codes are inline <svg>, renditions are under
+# /media/ and /images/); nothing uses data: URLs, the editors' Wagtail user bar
+# included (checked in Chromium, tests/e2e/test_csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF, "'unsafe-inline'"],
+        "style-src-elem": [_SELF],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [_SELF],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "media-src": [_SELF],
+        "frame-src": [_NONE],
+        "worker-src": [_NONE],
+        "object-src": [_NONE],
+        "base-uri": [_SELF],
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+    }
+}
+# The Wagtail admin (/admin/, its preview iframe included): Wagtail 8's own
+# templates still write inline scripts (the page editor alone has seven: inline
+# panels, date and time pickers) and its JavaScript injects inline scripts and
+# styles (chooser modals); without 'unsafe-inline' the editor and the image
+# chooser stop working. Nothing from another origin, no eval; it frames only
+# itself (preview) and is framed only by itself. portal/security.py adds the
+# sites' public origins to img-src for previews.
+CONTENT_SECURITY_POLICY_ADMIN = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF, "'unsafe-inline'"],
+        "style-src": [_SELF, "'unsafe-inline'"],
+        # blob: the thumbnails of pictures being uploaded (multiple upload).
+        "img-src": [_SELF, "blob:"],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "media-src": [_SELF],
+        "frame-src": [_SELF],
+        "worker-src": [_SELF],
+        "object-src": [_NONE],
+        "base-uri": [_SELF],
+        "form-action": [_SELF],
+        "frame-ancestors": [_SELF],
+    }
+}
+# Uploaded files Django serves itself (SERVE_MEDIA): whatever a file turns out to
+# be, nothing in it runs or loads, and it cannot be framed. Pictures still show
+# (an image opened on its own is not affected by img-src).
+CONTENT_SECURITY_POLICY_MEDIA = {
+    "DIRECTIVES": {
+        "default-src": [_NONE],
+        "frame-ancestors": [_NONE],
+        "sandbox": True,
+    }
+}
 
 LOGGING = {
     "version": 1,
@@ -206,6 +403,9 @@ ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "community-portal.local")
 # Shared page cache (portal/pagecache.py): seconds an anonymous page may be served
 # from the cache; 0 turns it off. Publishing and sign-ups invalidate earlier.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+# How long the last good copy of each cached page is kept, served only while the
+# database fails (portal/failure.py); 0: no copies, the 503 page instead.
+PAGE_CACHE_STALE_SECONDS = int(os.environ.get("PAGE_CACHE_STALE_SECONDS", "86400"))
 
 # Posters (海报, home/sharing/posters.py) are drawn with this CJK font: Debian's
 # fonts-noto-cjk, installed by `make system-deps`. "index" picks the face inside a

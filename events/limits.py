@@ -1,0 +1,157 @@
+"""Abuse limits on the public forms: sign-up rate limits per client address and per
+phone number, and a size cap on public POST bodies.
+
+Rate limits use django-ratelimit's ``get_usage`` on Django's ``default`` cache (an
+atomic ``add`` then ``incr`` per key and fixed window): with ``REDIS_URL`` that is
+Redis, shared by every process and machine; without it the local-memory cache of the
+single server process (``portal/gunicorn.conf.py`` runs one worker without Redis).
+``django_ratelimit`` is deliberately not in ``INSTALLED_APPS``: its only use there is
+a system check that calls the local-memory cache broken (it is per process) and our
+``PortalRedisCache`` unsupported (it is Django's Redis backend) — both fine here for
+the reasons just given. Keys are sha256 hashes, so neither addresses nor phone
+numbers are readable in the cache.
+
+Settings: ``SIGNUP_LIMITS_ENABLED``, ``SIGNUP_LIMIT_PER_ADDRESS`` (``30/10m``),
+``SIGNUP_LIMIT_PER_PHONE`` (``5/10m``), ``PUBLIC_POST_MAX_BYTES``; see
+``portal/settings/base.py``.
+"""
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django_ratelimit.core import get_usage
+
+from portal.client_ip import client_ip
+
+from .registration import SignUpError, normalise_phone
+
+log = logging.getLogger(__name__)
+
+TOO_MANY = "提交太频繁，请稍后再试。"
+
+
+@dataclass(frozen=True)
+class Limited:
+    """A request over one of the limits: what to tell the resident and when the
+    window ends."""
+
+    limit: str  # "address" or "phone"
+    retry_after: int  # seconds
+    message: str = TOO_MANY
+
+    @property
+    def minutes(self) -> int:
+        return max(1, -(-self.retry_after // 60))
+
+    @property
+    def text(self) -> str:
+        return f"{self.message}请 {self.minutes} 分钟后再提交，您填写的内容都还在。"
+
+
+def address_key(group, request) -> str:
+    """The client's address; IPv6 by its /64, the block one home or phone is given
+    (every address in it is the same subscriber's to choose)."""
+    address = client_ip(request)
+    if ":" in address:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return address
+
+
+def phone_key(group, request) -> str | None:
+    """The phone number as the sign-up service stores it (``138 0000 1234`` and
+    ``+86 13800001234`` are one number); None when it is not a mobile number (the
+    form refuses it anyway, and it cannot hold a sign-up)."""
+    try:
+        return normalise_phone(request.POST.get("phone", ""))
+    except SignUpError:
+        return None
+
+
+def check_signup(request) -> Limited | None:
+    """Count one sign-up POST against the per-address, then the per-phone limit,
+    and return the first one it exceeds, else None. Every call counts: call it once
+    per POST, before the form is validated (bad and bot posts count too). A request
+    refused by the address limit is not counted against its phone number."""
+    if not settings.SIGNUP_LIMITS_ENABLED:
+        return None
+    checks = (
+        ("address", settings.SIGNUP_LIMIT_PER_ADDRESS, address_key),
+        ("phone", settings.SIGNUP_LIMIT_PER_PHONE, phone_key),
+    )
+    for name, rate, key in checks:
+        if not rate:
+            continue
+        value = key(None, request)
+        if not value:
+            continue
+        try:
+            usage = get_usage(
+                request,
+                group=f"signup-{name}",
+                key=lambda group, request, value=value: value,
+                rate=rate,
+                method="POST",
+                increment=True,
+            )
+        except Exception:  # noqa: BLE001 - the cache is down: let residents through
+            log.warning("sign-up limit %s not counted", name, exc_info=True)
+            continue
+        if usage and usage["should_limit"]:
+            # The window's last second still belongs to it: the count resets
+            # one second after ``time_left`` runs out.
+            return Limited(limit=name, retry_after=max(1, usage["time_left"] + 1))
+    return None
+
+
+def too_many(response: HttpResponse, limited: Limited) -> HttpResponse:
+    """Mark a response (the sign-up page shown again) as the over-limit answer."""
+    response.status_code = 429
+    response["Retry-After"] = str(limited.retry_after)
+    return response
+
+
+# ---------------------------------------------------------------------------
+# Public POST body size
+# ---------------------------------------------------------------------------
+
+
+@cache
+def admin_prefix() -> str:
+    return reverse("wagtailadmin_home")
+
+
+class PublicPostSizeMiddleware:
+    """413 for a POST (PUT, PATCH) outside the admin whose declared body is larger
+    than ``PUBLIC_POST_MAX_BYTES``, before anything reads the body. Django reads no
+    more than ``Content-Length`` (a chunked body without it reads as empty), so the
+    declared length is the bound. The admin keeps Django's own limits: its page
+    forms are large on purpose."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in {"POST", "PUT", "PATCH"} and not request.path.startswith(
+            admin_prefix()
+        ):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.PUBLIC_POST_MAX_BYTES:
+                return too_large()
+        return self.get_response(request)
+
+
+def too_large() -> HttpResponse:
+    # No request in the template's context: this must not read the body (the CSRF
+    # token would) nor the database.
+    response = HttpResponse(render_to_string("limits/413.html"), status=413)
+    response["Cache-Control"] = "no-store"
+    return response
