@@ -117,8 +117,6 @@ def summarise(report: Path) -> dict:
     return {
         "wapiti": data.get("infos", {}).get("version", ""),
         "target": data.get("infos", {}).get("target", ""),
-        "crawled_urls": data.get("infos", {}).get("crawled_pages_nbr")
-        or len(data.get("infos", {}).get("crawled_pages", [])),
         "modules": MODULES,
         "findings": {name: count for name, count in findings.items() if count},
         "anomalies": {name: count for name, count in anomalies.items() if count},
@@ -158,7 +156,7 @@ def main() -> int:
         (RESULTS / f"wapiti-{stamp}.json").write_text(
             json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
         )
-    print(f"\n已抓取 {summary['crawled_urls']} 个地址；模块: {', '.join(MODULES)}")
+    print(f"\n模块: {', '.join(MODULES)}")
     for name, count in sorted(summary["findings"].items()):
         mark = "✗" if name in summary["failing"] else "·"
         print(f"  {mark} {name}: {count}")
