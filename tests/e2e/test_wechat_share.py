@@ -10,6 +10,7 @@ stub ``wx`` (an init script) and the SDK's address answers with a no-op script.
 
 import hashlib
 import json
+import time
 
 import pytest
 
@@ -95,7 +96,12 @@ def test_activity_page_configures_the_share_card(
 
     loaded = f"{wechat_server.url}{path}?from=singlemessage&isappinstalled=0"
     phone.goto(loaded + "#signup")
-    phone.wait_for_function("window.__wx && window.__wx.timeline !== null")
+    # Polled from here: wait_for_function evaluates its predicate with eval() inside
+    # the page, which the public CSP (no 'unsafe-eval') refuses.
+    deadline = time.monotonic() + 30
+    while not phone.evaluate("!!(window.__wx && window.__wx.timeline !== null)"):
+        assert time.monotonic() < deadline, "wx.config never ran"
+        phone.wait_for_timeout(100)
     calls = phone.evaluate("window.__wx")
     assert phone.evaluate("location.href") == loaded + "#signup"
 
