@@ -46,9 +46,12 @@ def test_activity_share_panel_and_poster(demo_server, phone, screenshot_dir):
     phone.wait_for_url("**/share/*/poster/")
     assert phone.get_by_text("长按图片保存，或发送给朋友").is_visible()
     image = phone.locator("img.poster-page__image")
-    phone.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
-    )
+    # Polled from here, not wait_for_function: its in-page eval() is refused by the
+    # public CSP (no 'unsafe-eval') whenever the first check is false.
+    for _ in range(300):
+        if image.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        phone.wait_for_timeout(100)
     assert image.evaluate("img => img.naturalWidth") == 750
     assert image.evaluate("img => img.naturalHeight") == 1334
     shown = image.bounding_box()
