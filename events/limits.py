@@ -19,15 +19,14 @@ Settings: ``SIGNUP_LIMITS_ENABLED``, ``SIGNUP_LIMIT_PER_ADDRESS`` (``30/10m``),
 import ipaddress
 import logging
 from dataclasses import dataclass
-from functools import cache
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django_ratelimit.core import get_usage
 
 from portal.client_ip import client_ip
+from portal.security import is_admin_path
 
 from .registration import SignUpError, normalise_phone
 
@@ -121,11 +120,6 @@ def too_many(response: HttpResponse, limited: Limited) -> HttpResponse:
 # ---------------------------------------------------------------------------
 
 
-@cache
-def admin_prefix() -> str:
-    return reverse("wagtailadmin_home")
-
-
 class PublicPostSizeMiddleware:
     """413 for a POST (PUT, PATCH) outside the admin whose declared body is larger
     than ``PUBLIC_POST_MAX_BYTES``, before anything reads the body. Django reads no
@@ -137,8 +131,8 @@ class PublicPostSizeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method in {"POST", "PUT", "PATCH"} and not request.path.startswith(
-            admin_prefix()
+        if request.method in {"POST", "PUT", "PATCH"} and not is_admin_path(
+            request.path
         ):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -41,6 +41,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from portal import pagecache
+from portal.security import is_admin_path
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def _signup_fields(request) -> tuple[list, list]:
 
 def unavailable_page(request) -> HttpResponse:
     """The static 503 page: nothing in it reads the database."""
-    is_admin = request.path.startswith(("/admin/", "/django-admin/"))
+    is_admin = is_admin_path(request.path)
     is_signup = (
         request.method == "POST" and not is_admin and request.path.endswith("/signup/")
     )

@@ -110,6 +110,12 @@ def admin_prefix() -> str:
     return reverse("wagtailadmin_home")
 
 
+def is_admin_path(path: str) -> bool:
+    """Whether ``path`` is the Wagtail admin's: the one test the CSP, the public
+    POST size cap and the outage page share."""
+    return path.startswith(admin_prefix())
+
+
 # Built headers by policy. django-csp builds the header anew for every response
 # (~45 µs here, a tenth of a whole page-cache hit); there are only a handful of
 # distinct policies, so each is built once (~12 µs a response with the lookup).
@@ -163,7 +169,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         # Wagtail renders a preview by running a made-up request for the page's
         # public URL through the middleware (``is_dummy``); the result is shown in
         # the admin's preview iframe, so it is the admin's and may be framed.
-        if path.startswith(admin_prefix()) or getattr(request, "is_dummy", False):
+        if is_admin_path(path) or getattr(request, "is_dummy", False):
             if parts.config is None:
                 parts.config = settings.CONTENT_SECURITY_POLICY_ADMIN["DIRECTIVES"]
                 parts.update = {"img-src": site_origins(), **(parts.update or {})}

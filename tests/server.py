@@ -7,6 +7,7 @@ Several servers can share one database (``DemoServer(..., share=first)``), the w
 app machines behind a load balancer do.
 """
 
+import http.client
 import json
 import os
 import signal
@@ -14,7 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +62,44 @@ def fresh_database_env(
         admin.execute(f'CREATE DATABASE "{name}"')
     base = url.rsplit("/", 1)[0]
     return {"DATABASE_URL": f"{base}/{name}"}
+
+
+class Reply:
+    """A server's answer, read whole: status, headers, text, the cookies it set."""
+
+    def __init__(self, response: http.client.HTTPResponse):
+        self.status = response.status
+        self.headers = response.headers
+        self.text = response.read().decode()
+        self.cookies = SimpleCookie()
+        for value in response.headers.get_all("Set-Cookie") or ():
+            self.cookies.load(value)
+
+    @property
+    def cache(self) -> str | None:
+        """The page cache's verdict (``X-Page-Cache``)."""
+        return self.headers.get("X-Page-Cache")
+
+    def cookie(self, name: str) -> str:
+        return self.cookies[name].value
+
+
+def http_request(server, path, *, headers=None, form=None, cookies=None) -> Reply:
+    """One request to one server, the way a proxy passes it on: GET, or a POST of
+    ``form``; no redirects followed, cookies only as given."""
+    headers = dict(headers or {})
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    body = None
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        connection.request("POST" if form else "GET", path, body, headers)
+        return Reply(connection.getresponse())
+    finally:
+        connection.close()
 
 
 class DemoServer:

@@ -14,19 +14,16 @@ file, or a PostgreSQL database next to ``DATABASE_URL``) and share Redis databas
   Redis: without it this test is skipped, and fails under ``CI=true``.)
 """
 
-import http.client
 import os
 import re
 import threading
 import time
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from http.cookies import SimpleCookie
 
 import pytest
 import redis
 
-from tests.server import DemoServer
+from tests.server import DemoServer, Reply, http_request
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # this test's alone
 PASSWORD = "limits-测试-密码"
@@ -82,31 +79,11 @@ def servers(tmp_path_factory):
             cache.close()
 
 
-class Reply:
-    def __init__(self, response: http.client.HTTPResponse):
-        self.status = response.status
-        self.headers = response.headers
-        self.text = response.read().decode()
-        self.cookies = SimpleCookie()
-        for value in response.headers.get_all("Set-Cookie") or ():
-            self.cookies.load(value)
-
-
 def request(server, path, *, client, form=None, cookies=None) -> Reply:
     """One request as our proxy passes it on: X-Forwarded-For names the client."""
-    headers = {"X-Forwarded-For": client}
-    if cookies:
-        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-    body = None
-    if form is not None:
-        body = urllib.parse.urlencode(form)
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    try:
-        connection.request("POST" if form else "GET", path, body, headers)
-        return Reply(connection.getresponse())
-    finally:
-        connection.close()
+    return http_request(
+        server, path, headers={"X-Forwarded-For": client}, form=form, cookies=cookies
+    )
 
 
 def filled_form(server, path, client, **fields) -> tuple[dict, dict]:

@@ -16,20 +16,17 @@ oversells and numbers the waitlist 1, 2, 3 …; and that an admin session starte
 one server is recognised, and ended, on the other.
 """
 
-import http.client
 import os
 import re
 import threading
 import time
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from http.cookies import SimpleCookie
 
 import psycopg
 import pytest
 import redis
 
-from tests.server import DemoServer, postgres_admin
+from tests.server import DemoServer, Reply, http_request, postgres_admin
 
 # The servers' database is portal_scaleout, dropped and made anew at the start
 # (dropping costs PostgreSQL a checkpoint, so it is not dropped again at the end).
@@ -38,7 +35,6 @@ from tests.server import DemoServer, postgres_admin
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/portal"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 HOST = "portal.example"  # what the load balancer forwards to either server
-HEADER = "X-Page-Cache"
 ADMIN_PASSWORD = "scale-out-密码"
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -101,39 +97,11 @@ def servers(tmp_path_factory):
         cache.close()
 
 
-class Reply:
-    def __init__(self, response: http.client.HTTPResponse):
-        self.status = response.status
-        self.headers = response.headers
-        self.text = response.read().decode()
-        self.cookies = SimpleCookie()
-        for value in response.headers.get_all("Set-Cookie") or ():
-            self.cookies.load(value)
-
-    @property
-    def cache(self) -> str | None:
-        return self.headers.get(HEADER)
-
-    def cookie(self, name: str) -> str:
-        return self.cookies[name].value
-
-
 def request(server, path, *, form=None, cookies=None) -> Reply:
-    """One request to one server, as the load balancer passes it on: the public
-    host name, no redirects followed, cookies only as given."""
-    headers = {"Host": HOST}
-    if cookies:
-        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-    body = None
-    if form is not None:
-        body = urllib.parse.urlencode(form)
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    try:
-        connection.request("POST" if form else "GET", path, body, headers)
-        return Reply(connection.getresponse())
-    finally:
-        connection.close()
+    """As the load balancer passes it on: the public host name."""
+    return http_request(
+        server, path, headers={"Host": HOST}, form=form, cookies=cookies
+    )
 
 
 CREATE_ACTIVITIES = """
