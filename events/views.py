@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from wagtail.views import serve as wagtail_serve
 
 from home.models import CommunityPage, SiteSettings, filter_query, int_or_none, paginate
@@ -300,9 +301,13 @@ def index_filters(request) -> dict:
 
 def filter_choices(request, filters) -> dict:
     return {
-        "communities": CommunityPage.objects.live()
-        .order_by("path")
-        .only("id", "title", "path"),
+        # The choices change only with the tree: kept per content generation.
+        "communities": pagecache.remember(
+            "filter-communities",
+            lambda: list(
+                CommunityPage.objects.live().order_by("path").values("id", "title")
+            ),
+        ),
         "kinds": EVENT_KINDS,
         "selected_community": filters["community"],
         "selected_type": filters["kind"],
@@ -329,9 +334,21 @@ def event_index_context(index, request, month=None) -> dict:
         community=filters["community"],
         kinds=filters["kinds"],
     )
-    page_obj = paginate(request, occurrences, index.per_page)
-    items = attach_events(page_obj.object_list)
-    context.update(events=page_obj, days=group_by_day(items), past=past)
+
+    def listing():
+        page_obj = paginate(request, occurrences, index.per_page)
+        items = attach_events(page_obj.object_list)
+        return {"events": page_obj, "days": group_by_day(items)}
+
+    # Lazy: the list is a cached fragment (event_index_page.html), and on a hit
+    # nothing here queries.
+    found = SimpleLazyObject(listing)
+    context.update(
+        events=SimpleLazyObject(lambda: found["events"]),
+        days=SimpleLazyObject(lambda: found["days"]),
+        past=past,
+        page_number=int_or_none(request.GET.get("page")),
+    )
     return context
 
 

@@ -16,6 +16,7 @@ from django.core.validators import (
 from django.db import models
 from django.db.models import F, Prefetch, Q
 from django.http.request import split_domain_port
+from django.utils.functional import SimpleLazyObject
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from modelcluster.contrib.taggit import ClusterTaggableManager
@@ -294,6 +295,37 @@ class HomePage(BasePage):
     class Meta:
         verbose_name = "首页"
 
+    def route(self, request, path_components):
+        """Wagtail's routing (two queries per level of the URL), remembered per
+        content generation as (page, its model, levels walked): a page under this
+        root is then one query however deep it is. Any publish, unpublish, move or
+        slug change bumps the generation. The found page routes the rest of the
+        path itself, so a sub-route (``signup/``) and the live check are Wagtail's
+        own; paths with more than one component beyond the page (``r/<code>/``)
+        are not stored, nor are unknown paths (404 is raised, nothing kept)."""
+        if not path_components:
+            return super().route(request, path_components)
+        routed = {}
+
+        def build():
+            result = super(HomePage, self).route(request, path_components)
+            routed["result"] = result
+            page = result[0]
+            return page.pk, page.content_type_id, page.depth - self.depth
+
+        page_id, content_type_id, levels = pagecache.remember(
+            f"route:{self.pk}:{'/'.join(path_components)}",
+            build,
+            keep=lambda found: len(path_components) - found[2] <= 1,
+        )
+        if "result" in routed:
+            return routed["result"]
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        page = model.objects.filter(pk=page_id).first() if model else None
+        if page is None:  # gone without a content change (a rolled-back save)
+            return super().route(request, path_components)
+        return page.route(request, path_components[levels:])
+
     def get_summary_text(self):
         return self.banner_text
 
@@ -324,7 +356,11 @@ class HomePage(BasePage):
 
         pagecache.depends_on(request, "seats")  # the activity cards show seats
         context["communities"] = CommunityPage.objects.for_listing(self.path)
-        context["events"] = occurrence_listing(self.path, limit=4)
+        # Lazy: the cards are a cached fragment (home_page.html), and on a hit
+        # nothing here queries.
+        context["events"] = SimpleLazyObject(
+            lambda: occurrence_listing(self.path, limit=4)
+        )
         context["honours"] = HonourPage.objects.for_listing(self.path)[:4]
         context["articles"] = ArticlePage.objects.for_listing(self.path)[:4]
         context.update(

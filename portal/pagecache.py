@@ -205,10 +205,11 @@ def generation(name: str = "content") -> str:
 _MISSING = object()
 
 
-def remember(name: str, build, timeout: int = 3600):
+def remember(name: str, build, timeout: int = 3600, keep=None):
     """``build()``, kept in the cache under the current content generation: for
     what every page shows of the site's structure (navigation, section links,
-    settings, view restrictions), which only a content change can change."""
+    settings, view restrictions, where a URL leads), which only a content change
+    can change. ``keep(value)`` false: this value is returned but not stored."""
     memo = _request_memo.get()
     if memo is not None and ("remember", name) in memo:
         return memo["remember", name]
@@ -217,10 +218,59 @@ def remember(name: str, build, timeout: int = 3600):
     value = store.get(key, _MISSING)
     if value is _MISSING:
         value = build()
-        store.set(key, value, timeout)
+        if keep is None or keep(value):
+            store.set(key, value, timeout)
     if memo is not None:
         memo["remember", name] = value
     return value
+
+
+def fragment_seconds() -> int:
+    return getattr(settings, "FRAGMENT_CACHE_SECONDS", 0)
+
+
+def fragment_key(request, name: str, depends=(), vary=()) -> str:
+    """Key of a cached part of a page (``{% fragment %}``, home/templatetags/
+    fragment_tags.py): its name and ``vary`` values, the host and language the links
+    in it were made for, and the current tokens of ``content`` and ``depends``, so a
+    publish (or, for a part that shows seats, a sign-up) makes a new key."""
+    unknown = set(depends) - set(GENERATIONS)
+    if unknown:
+        raise ValueError(f"unknown page cache generations: {sorted(unknown)}")
+    tokens = current_generations()
+    names = ["content", *(n for n in GENERATIONS if n in depends and n != "content")]
+    raw = "|".join(
+        (
+            request.get_host() if request is not None else "",
+            getattr(request, "LANGUAGE_CODE", ""),
+            name,
+            *(str(value) for value in vary),
+            *(f"{n}={tokens[n]}" for n in names),
+        )
+    )
+    return "pagecache:fragment:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def fragment(request, name: str, render, depends=(), vary=()) -> str:
+    """``render()``, the HTML of one part of a page, kept for
+    ``FRAGMENT_CACHE_SECONDS`` under :func:`fragment_key`. For the listings of other
+    pages (cards) that a page shows: when the page itself has to be rendered again
+    (its cached copy expired, or a sign-up changed the seats it shows), the parts
+    nothing has changed in come from the cache instead of their queries. A
+    fragment must show the same to everyone (no form, nothing personal, nothing
+    of the page's own draft: previews render the live listings anyway)."""
+    seconds = fragment_seconds()
+    if seconds <= 0:
+        return render()
+    store = cache()
+    key = fragment_key(request, name, depends, vary)
+    html = store.get(key)
+    if html is None:
+        html = render()
+        store.set(key, html, seconds)
+    if request is not None and depends:
+        depends_on(request, *depends)
+    return html
 
 
 def depends_on(request, *names: str) -> None:

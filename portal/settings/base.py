@@ -403,6 +403,11 @@ ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "community-portal.local")
 # Shared page cache (portal/pagecache.py): seconds an anonymous page may be served
 # from the cache; 0 turns it off. Publishing and sign-ups invalidate earlier.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+# Cached parts of pages (``{% fragment %}``: the card listings a page shows of
+# other pages), kept under the same generations, so a page that has to be rendered
+# again (expired, or its seats changed) reuses the listings nothing has changed in.
+# 0 turns them off.
+FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "300"))
 # How long the last good copy of each cached page is kept, served only while the
 # database fails (portal/failure.py); 0: no copies, the 503 page instead.
 PAGE_CACHE_STALE_SECONDS = int(os.environ.get("PAGE_CACHE_STALE_SECONDS", "86400"))

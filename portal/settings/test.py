@@ -20,6 +20,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Tests count queries of rendered pages; the page cache has its own tests.
 PAGE_CACHE_SECONDS = 0
+FRAGMENT_CACHE_SECONDS = 0
 # Many tests sign up from one address (127.0.0.1); the limits have their own tests
 # (tests/events/test_signup_limits.py), which turn them on. The staff login lockout
 # stays on everywhere: tests log in with force_login, which it does not see.
