@@ -283,9 +283,14 @@ def depends_on(request, *names: str) -> None:
 
 
 def public_read(request) -> bool:
-    """A GET/HEAD of a public path: what a stored page may answer."""
-    return request.method in ("GET", "HEAD") and not request.path.startswith(
-        EXCLUDED_PATHS
+    """A GET/HEAD of a public path: what a stored page may answer. Static files
+    and media are WhiteNoise's and the web server's (no cache lookup for them)."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.path.startswith(EXCLUDED_PATHS)
+        and not request.path.startswith(
+            (settings.STATIC_URL or "/static/", settings.MEDIA_URL or "/media/")
+        )
     )
 
 
@@ -368,7 +373,7 @@ class PageCacheMiddleware:
             if keeps_stale_copy(request):
                 stale_cache().set(STALE_PREFIX + key, entry, stale_seconds())
             response[HEADER] = "MISS"
-        else:
+        elif HEADER not in response:  # an outage's STALE copy keeps its mark
             response[HEADER] = "PASS"
         return response
 

@@ -65,17 +65,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy (portal/security.py). Outermost with the headers
-    # above, so every response gets it: cache hits, an outage's stale copies and
-    # 503 page. It never needs the database to answer.
+    # above, so every response gets it on the way out: cache hits (the policy in
+    # force when they are served, never a stored one), an outage's stale copies
+    # and the 503 page. It never needs the database to answer.
     "portal.security.ContentSecurityPolicyMiddleware",
+    # Next: a cache hit is answered before any other layer runs (no session,
+    # user or database); static files and media pass through (portal/pagecache.py).
+    "portal.pagecache.PageCacheMiddleware",
     # Database down (portal/failure.py): the page cache's last good copy or a
     # static 503 instead of a 500. Outside everything that can query the database.
     "portal.failure.DatabaseFailureMiddleware",
     # 413 for an oversized public POST before anything reads its body.
     "events.limits.PublicPostSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before sessions: a cache hit needs no session, user or database.
-    "portal.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -205,3 +205,13 @@ def test_a_cached_feed_answers_a_matching_etag_with_304(
     assert again["ETag"] == first["ETag"] and again[HEADER] == "HIT"
     other = client.get(feed, HTTP_IF_NONE_MATCH='W/"something-else"')
     assert other.status_code == 200 and other.content == first.content
+
+
+def test_static_files_are_not_looked_up(client):
+    response = client.get("/static/css/portal.css")
+    assert response.status_code == 200
+    assert HEADER not in response
+    request = RequestFactory().get("/static/css/portal.css")
+    assert not pagecache.public_read(request)
+    assert not pagecache.public_read(RequestFactory().get("/media/images/a.webp"))
+    assert pagecache.public_read(RequestFactory().get("/activities/"))
