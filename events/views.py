@@ -335,17 +335,12 @@ def event_index_context(index, request, month=None) -> dict:
         kinds=filters["kinds"],
     )
 
-    def listing():
-        page_obj = paginate(request, occurrences, index.per_page)
-        items = attach_events(page_obj.object_list)
-        return {"events": page_obj, "days": group_by_day(items)}
-
     # Lazy: the list is a cached fragment (event_index_page.html), and on a hit
     # nothing here queries.
-    found = SimpleLazyObject(listing)
+    events = SimpleLazyObject(lambda: paginate(request, occurrences, index.per_page))
     context.update(
-        events=SimpleLazyObject(lambda: found["events"]),
-        days=SimpleLazyObject(lambda: found["days"]),
+        events=events,
+        days=SimpleLazyObject(lambda: group_by_day(attach_events(events.object_list))),
         past=past,
         page_number=int_or_none(request.GET.get("page")),
     )
