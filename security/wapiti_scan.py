@@ -79,7 +79,8 @@ def run_wapiti(
     breadth: int,
 ) -> list[str]:
     """Run the scan; return the modules that stopped at ``max_attack_time`` before
-    trying every link and form (their coverage is partial)."""
+    trying every link and form (their coverage is partial), and ``crawl`` when the
+    crawl stopped at ``max_scan_time`` before finding every link."""
     command = [
         "wapiti",
         "-u",
@@ -128,13 +129,17 @@ def run_wapiti(
             found = STOPPED.search(line)
             if found:
                 stopped.append(found.group(1))
+            elif CRAWL_STOPPED in line:
+                stopped.append("crawl")
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
     return stopped
 
 
-# Wapiti's line when a module ran out of time before the end of its list.
+# Wapiti's line when a module ran out of time before the end of its list, and
+# when the crawl (the only phase --max-scan-time limits in 3.0.4) did.
 STOPPED = re.compile(r"Max attack time was reached for module (\w+)")
+CRAWL_STOPPED = "Max scan time was reached"
 
 
 def csrf_check(url: str, findings: list[dict]) -> dict[str, int]:
