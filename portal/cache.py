@@ -25,3 +25,8 @@ class PortalRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+    def redis_client(self):
+        """The redis-py client of the server writes go to, for what Django's cache
+        API has no call for (the page cache's pub/sub channel)."""
+        return self._cache.get_client(write=True)

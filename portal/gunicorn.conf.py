@@ -1,14 +1,19 @@
 """gunicorn settings for `make serve` (production settings, several processes).
 
 Workers: with ``REDIS_URL`` set, the cache (shared page cache, rate limits, the
-WeChat token) is shared by every process, so we run ``cores + 1`` single-threaded
-workers: rendering a page is CPU work under Python's GIL, and on the 2-core bench
-machine threads or more processes only added switching (home page uncached,
-requests/s: 2 × 1 thread 49.8, 3 × 1 46.1, 5 × 1 39.2, 5 × 8 threads 33.8; served
-from the page cache all reach 2,400–2,600). Without Redis the cache is local
-memory — one per process, and an invalidation in one process would not reach the
-others — so a single worker with threads serves instead. ``WEB_CONCURRENCY`` and
-``GUNICORN_THREADS`` override either choice.
+WeChat token) is shared by every process, so we run one process per core, each
+with a few threads (gthread) that keep connections alive between requests. A
+cached page costs a process ~0.13 ms (portal/pagecache_local.py); with sync
+workers most of a worker's time went to the connection around it: accepting it,
+then waiting, since gunicorn 23, for the client to close it (``close_graceful``
+lingers up to 2 s). Measured on the 2-core bench machine, home page, wrk with 16
+connections, while a scanner ran beside (req/s, cached / uncached): 3 sync
+workers 1,800 / 83; 2 × 4 threads 3,029 / 93; 3 × 2 threads 2,213 / 86; 5 sync
+1,515. Rendering an uncached page is CPU work under Python's GIL, so more
+processes than cores only add switching. Without Redis the cache is local memory
+— one per process, and an invalidation in one process would not reach the
+others — so a single worker with threads serves instead. ``WEB_CONCURRENCY``
+and ``GUNICORN_THREADS`` override either choice.
 """
 
 import multiprocessing
@@ -18,10 +23,12 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 _shared_cache = bool(os.environ.get("REDIS_URL"))
 workers = int(
     os.environ.get(
-        "WEB_CONCURRENCY", multiprocessing.cpu_count() + 1 if _shared_cache else 1
+        "WEB_CONCURRENCY", multiprocessing.cpu_count() if _shared_cache else 1
     )
 )
-threads = int(os.environ.get("GUNICORN_THREADS", "1" if _shared_cache else "8"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4" if _shared_cache else "8"))
+worker_class = "gthread" if threads > 1 else "sync"
+keepalive = 5
 # A WeChat group opening a link at once: keep a long queue rather than refusing.
 backlog = 2048
 timeout = 30
@@ -35,8 +42,10 @@ limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 graceful_timeout = 20
-max_requests = 5000
-max_requests_jitter = 500
+# A fresh worker loads Django and Wagtail again (~1.5 s of CPU): at a few
+# thousand cached pages a second, 5,000 requests meant a restart every few seconds.
+max_requests = 50000
+max_requests_jitter = 5000
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

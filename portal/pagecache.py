@@ -36,6 +36,7 @@ How it stays correct:
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from contextvars import ContextVar
 from urllib.parse import parse_qsl, urlencode
@@ -46,6 +47,8 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.utils.cache import cc_delim_re, get_conditional_response, get_max_age
 from django.utils.http import parse_http_date_safe
+
+from portal import pagecache_local
 
 HEADER = "X-Page-Cache"
 GENERATIONS = ("content", "seats")
@@ -145,6 +148,30 @@ def generation_keys(names=GENERATIONS) -> list[str]:
     return [f"pagecache:gen:{name}" for name in names]
 
 
+def redis_client():
+    """The Redis client when this process keeps its own copies of tokens and
+    pages (portal/pagecache_local.py): the cache is Redis and copies are on."""
+    store = cache()
+    if pagecache_local.local_entries_limit() <= 0 or not hasattr(
+        store, "redis_client"
+    ):
+        return None
+    return store.redis_client()
+
+
+def watched_generations() -> dict[str, str] | None:
+    """This process's current tokens when it keeps them (no round trip), else
+    None: read them from the cache. Subscribes to bumps first when it is to keep
+    them, so none falls between the subscription and the read."""
+    client = redis_client()
+    if client is None:
+        return None
+    tokens = pagecache_local.watch.tokens()
+    if tokens is None:
+        pagecache_local.watch.subscribe(client)
+    return tokens
+
+
 # What this request has already read from the cache: the generation tokens and
 # ``remember`` values, so a page reads each once however many listings ask.
 # Set by the middleware around each request; emptied by ``bump``.
@@ -160,17 +187,32 @@ def current_generations(found: dict | None = None) -> dict[str, str]:
     memo = _request_memo.get()
     if found is None and memo is not None and "generations" in memo:
         return memo["generations"]
+    tokens = watched_generations() if found is None else None
+    if tokens is None:
+        tokens = read_generations(found)
+    if memo is not None:
+        memo["generations"] = tokens
+    return tokens
+
+
+def read_generations(found: dict | None = None) -> dict[str, str]:
+    """The tokens as the cache holds them (``found``: already fetched), made
+    where missing; a process keeping its own copy takes them as current."""
     store = cache()
     keys = generation_keys()
     if found is None:
         found = store.get_many(keys)
-    for key in keys:
+    made = {}
+    for name, key in zip(GENERATIONS, keys, strict=True):
         if key not in found:
             store.add(key, uuid.uuid4().hex, timeout=None)
-            found[key] = store.get(key)
+            found[key] = made[name] = store.get(key)
     tokens = {name: found[key] for name, key in zip(GENERATIONS, keys, strict=True)}
-    if memo is not None:
-        memo["generations"] = tokens
+    client = redis_client()
+    if client is not None:
+        if made:
+            pagecache_local.publish(client, made)
+        pagecache_local.watch.confirm(tokens)
     return tokens
 
 
@@ -185,9 +227,18 @@ def bump(*names: str) -> None:
         raise ValueError(f"unknown page cache generations: {sorted(unknown)}")
 
     def do_bump():
+        tokens = {name: uuid.uuid4().hex for name in names}
         cache().set_many(
-            {key: uuid.uuid4().hex for key in generation_keys(names)}, timeout=None
+            {
+                key: tokens[name]
+                for name, key in zip(names, generation_keys(names), strict=True)
+            },
+            timeout=None,
         )
+        client = redis_client()
+        if client is not None:  # other processes' copies, then this one's
+            pagecache_local.publish(client, tokens)
+            pagecache_local.watch.bumped(tokens)
         memo = _request_memo.get()
         if memo is not None:
             memo.clear()
@@ -324,6 +375,13 @@ def storable(response) -> bool:
     return get_max_age(response) != 0
 
 
+def current(entry: dict | None, generations: dict[str, str]) -> bool:
+    """A stored entry rendered under the current generations it depends on."""
+    return entry is not None and all(
+        generations[name] == token for name, token in entry["gens"].items()
+    )
+
+
 class PageCacheMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -346,12 +404,20 @@ class PageCacheMiddleware:
             return self.get_response(request)
         key = request._page_cache_key
         store = cache()
-        found = store.get_many([*generation_keys(), key])  # one round trip
-        generations = current_generations(found)
-        entry = found.get(key)
-        if entry is not None and all(
-            generations[name] == number for name, number in entry["gens"].items()
-        ):
+        local = redis_client() is not None
+        generations = watched_generations() if local else None
+        if generations is not None:  # this process's copies (pagecache_local)
+            _request_memo.get()["generations"] = generations
+            entry = pagecache_local.entries.get(key)
+            if not current(entry, generations):
+                entry = store.get(key)
+        else:
+            found = store.get_many([*generation_keys(), key])  # one round trip
+            generations = current_generations(found)
+            entry = found.get(key)
+        if current(entry, generations):
+            if local:
+                pagecache_local.entries.put(key, entry)
             return self.conditional(request, self.replay(entry, "HIT"))
 
         response = self.get_response(request)
@@ -368,8 +434,11 @@ class PageCacheMiddleware:
                     if k.lower() not in ("set-cookie", HEADER.lower())
                 ],
                 "content": response.content,
+                "expires": time.time() + settings.PAGE_CACHE_SECONDS,
             }
             store.set(key, entry, settings.PAGE_CACHE_SECONDS)
+            if local:
+                pagecache_local.entries.put(key, entry)
             if keeps_stale_copy(request):
                 stale_cache().set(STALE_PREFIX + key, entry, stale_seconds())
             response[HEADER] = "MISS"
