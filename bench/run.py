@@ -11,8 +11,8 @@ kept in ``bench/results/<date>-<database>.json`` so later changes can be compare
 
 Database: SQLite at ``bench/data/bench.sqlite3`` unless ``BENCH_DATABASE_URL`` names
 a PostgreSQL database. Cache: Redis database 15 on 127.0.0.1 when it answers (then
-gunicorn runs one gthread worker per core, portal/gunicorn.conf.py), else local
-memory and one worker with threads.
+gunicorn runs cores + 1 single-threaded workers, portal/gunicorn.conf.py), else
+local memory and one worker with threads.
 The site is built once and reused; ``--rebuild`` starts over.
 """
 

@@ -1,19 +1,14 @@
 """gunicorn settings for `make serve` (production settings, several processes).
 
 Workers: with ``REDIS_URL`` set, the cache (shared page cache, rate limits, the
-WeChat token) is shared by every process, so we run one process per core, each
-with a few threads (gthread) that keep connections alive between requests. A
-cached page costs a process ~0.13 ms (portal/pagecache_local.py); with sync
-workers most of a worker's time went to the connection around it: accepting it,
-then waiting, since gunicorn 23, for the client to close it (``close_graceful``
-lingers up to 2 s). Measured on the 2-core bench machine, home page, wrk with 16
-connections, while a scanner ran beside (req/s, cached / uncached): 3 sync
-workers 1,800 / 83; 2 × 4 threads 3,029 / 93; 3 × 2 threads 2,213 / 86; 5 sync
-1,515. Rendering an uncached page is CPU work under Python's GIL, so more
-processes than cores only add switching. Without Redis the cache is local memory
-— one per process, and an invalidation in one process would not reach the
-others — so a single worker with threads serves instead. ``WEB_CONCURRENCY``
-and ``GUNICORN_THREADS`` override either choice.
+WeChat token) is shared by every process, so we run ``cores + 1`` single-threaded
+workers: rendering a page is CPU work under Python's GIL, and threads in one
+process wait for each other's GIL after every query. ``make bench`` on the 2-core
+machine, req/s uncached (home, activity) / cached (home): 3 sync workers 98.3,
+77.7 / 2,647; 2 gthread workers × 4 threads with keep-alive 51.6, 31.7 / 3,126.
+Without Redis the cache is local memory — one per process, and an invalidation in
+one process would not reach the others — so a single worker with threads serves
+instead. ``WEB_CONCURRENCY`` and ``GUNICORN_THREADS`` override either choice.
 """
 
 import multiprocessing
@@ -23,12 +18,10 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 _shared_cache = bool(os.environ.get("REDIS_URL"))
 workers = int(
     os.environ.get(
-        "WEB_CONCURRENCY", multiprocessing.cpu_count() if _shared_cache else 1
+        "WEB_CONCURRENCY", multiprocessing.cpu_count() + 1 if _shared_cache else 1
     )
 )
-threads = int(os.environ.get("GUNICORN_THREADS", "4" if _shared_cache else "8"))
-worker_class = "gthread" if threads > 1 else "sync"
-keepalive = 5
+threads = int(os.environ.get("GUNICORN_THREADS", "1" if _shared_cache else "8"))
 # A WeChat group opening a link at once: keep a long queue rather than refusing.
 backlog = 2048
 timeout = 30
