@@ -23,7 +23,10 @@ How it stays correct:
   the new entry stale at once instead of caching old content.
 * **Shared.** The cache is the ``default`` alias: local memory for the single-process
   demo, Redis (``REDIS_URL``) when several processes or machines serve the site —
-  then a bump in one process invalidates the page for all of them.
+  then a bump in one process invalidates the page for all of them. With Redis,
+  each process also keeps the tokens and its last pages in memory, the tokens
+  kept current by a pub/sub message per bump (``portal/pagecache_local.py``), so
+  a hit needs no round trip to Redis.
 * **A last good copy for outages.** Next to each stored entry a second copy is kept
   for ``PAGE_CACHE_STALE_SECONDS`` (a day by default), whatever the generations do,
   in the ``pagecache-stale`` cache alias (so it never crowds fresh entries out of
@@ -148,15 +151,19 @@ def generation_keys(names=GENERATIONS) -> list[str]:
     return [f"pagecache:gen:{name}" for name in names]
 
 
+def shared_redis():
+    """The Redis client when the cache is Redis (a bump is then published to
+    every process's copy of the tokens), else None."""
+    store = cache()
+    return store.redis_client() if hasattr(store, "redis_client") else None
+
+
 def redis_client():
     """The Redis client when this process keeps its own copies of tokens and
     pages (portal/pagecache_local.py): the cache is Redis and copies are on."""
-    store = cache()
-    if pagecache_local.local_entries_limit() <= 0 or not hasattr(
-        store, "redis_client"
-    ):
+    if pagecache_local.local_entries_limit() <= 0:
         return None
-    return store.redis_client()
+    return shared_redis()
 
 
 def watched_generations() -> dict[str, str] | None:
@@ -208,10 +215,10 @@ def read_generations(found: dict | None = None) -> dict[str, str]:
             store.add(key, uuid.uuid4().hex, timeout=None)
             found[key] = made[name] = store.get(key)
     tokens = {name: found[key] for name, key in zip(GENERATIONS, keys, strict=True)}
-    client = redis_client()
-    if client is not None:
-        if made:
-            pagecache_local.publish(client, made)
+    client = shared_redis()
+    if client is not None and made:
+        pagecache_local.publish(client, made)
+    if redis_client() is not None:
         pagecache_local.watch.confirm(tokens)
     return tokens
 
@@ -235,7 +242,7 @@ def bump(*names: str) -> None:
             },
             timeout=None,
         )
-        client = redis_client()
+        client = shared_redis()
         if client is not None:  # other processes' copies, then this one's
             pagecache_local.publish(client, tokens)
             pagecache_local.watch.bumped(tokens)

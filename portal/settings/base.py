@@ -410,6 +410,11 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
 # again (expired, or its seats changed) reuses the listings nothing has changed in.
 # 0 turns them off.
 FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "300"))
+# With Redis, each process keeps its last pages and the generation tokens in memory
+# (portal/pagecache_local.py); 0 entries turns that off. The tokens follow a pub/sub
+# message per change and are read from Redis again at least this often (seconds).
+PAGE_CACHE_LOCAL_ENTRIES = int(os.environ.get("PAGE_CACHE_LOCAL_ENTRIES", "256"))
+PAGE_CACHE_VERIFY_SECONDS = float(os.environ.get("PAGE_CACHE_VERIFY_SECONDS", "1"))
 # How long the last good copy of each cached page is kept, served only while the
 # database fails (portal/failure.py); 0: no copies, the 503 page instead.
 PAGE_CACHE_STALE_SECONDS = int(os.environ.get("PAGE_CACHE_STALE_SECONDS", "86400"))
