@@ -72,6 +72,7 @@ SERVER_ENV = {"SIGNUP_LIMITS_ENABLED": "false"}
 
 def run_wapiti(
     url: str,
+    modules: list[str],
     report: Path,
     max_scan_time: int,
     max_attack_time: int,
@@ -88,7 +89,7 @@ def run_wapiti(
         "--scope",
         "folder",
         "-m",
-        ",".join(MODULES),
+        ",".join(modules),
         "-d",
         str(depth),
         "--max-links-per-page",
@@ -164,7 +165,7 @@ def csrf_check(url: str, findings: list[dict]) -> dict[str, int]:
     return statuses
 
 
-def summarise(report: Path) -> dict:
+def summarise(report: Path, modules: list[str]) -> dict:
     data = json.loads(report.read_text())
     findings = {
         name: len(items) for name, items in data.get("vulnerabilities", {}).items()
@@ -176,7 +177,7 @@ def summarise(report: Path) -> dict:
     return {
         "wapiti": data.get("infos", {}).get("version", ""),
         "target": data.get("infos", {}).get("target", ""),
-        "modules": MODULES,
+        "modules": modules,
         "findings": {name: count for name, count in findings.items() if count},
         "anomalies": {name: count for name, count in anomalies.items() if count},
         "failing": failing,
@@ -212,7 +213,18 @@ def main() -> int:
         default=60,
         help="每页最多跟几个链接、每个目录最多几个文件（海报、筛选组合多是同类）",
     )
+    parser.add_argument(
+        "--modules",
+        default=",".join(MODULES),
+        help="只跑这些模块（逗号分隔），例如重扫上次到了时限的模块",
+    )
     args = parser.parse_args()
+    modules = [name.strip() for name in args.modules.split(",") if name.strip()]
+    unknown = set(modules) - set(MODULES)
+    if unknown or not modules:
+        parser.error(
+            f"未知模块: {', '.join(sorted(unknown))}；可选: {', '.join(MODULES)}"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y-%m-%d-%H%M")
     with tempfile.TemporaryDirectory(prefix="portal-scan-") as tmp:
@@ -221,19 +233,20 @@ def main() -> int:
         server = DemoServer(Path(tmp), suffix="scan", gunicorn=2, extra_env=SERVER_ENV)
         server.start(timeout=120)
         attack_time = args.max_attack_time or max(
-            60, args.max_scan_time // len(MODULES)
+            60, args.max_scan_time // len(modules)
         )
         try:
             report = Path(tmp) / "wapiti.json"
             stopped = run_wapiti(
                 server.url,
+                modules,
                 report,
                 args.max_scan_time,
                 attack_time,
                 args.depth,
                 args.breadth,
             )
-            summary = summarise(report)
+            summary = summarise(report, modules)
             summary["csrf_without_token"] = csrf_check(
                 server.url, summary["details"].get("Cross Site Request Forgery", [])
             )
@@ -244,7 +257,7 @@ def main() -> int:
         (RESULTS / f"wapiti-{stamp}.json").write_text(
             json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
         )
-    print(f"\n模块: {', '.join(MODULES)}")
+    print(f"\n模块: {', '.join(modules)}")
     for name, count in sorted(summary["findings"].items()):
         mark = "✗" if name in summary["failing"] else "·"
         print(f"  {mark} {name}: {count}")
