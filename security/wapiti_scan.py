@@ -276,7 +276,8 @@ def main() -> int:
         print(
             f"  注意：{', '.join(summary['stopped_early'])} 模块到了单模块时限"
             f"（{attack_time} 秒）就停了，没有试完全部链接和表单；"
-            '用 SCAN_ARGS="--max-attack-time 900" 扫得更全。'
+            f'用 SCAN_ARGS="--modules {",".join(summary["stopped_early"])}'
+            f' --max-attack-time {attack_time * 2}" 单独再扫这些模块。'
         )
     else:
         print("  每个模块都试完了全部链接和表单（没有到时限）。")
