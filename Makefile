@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve bench test lint check system-deps browser-deps node-deps migrate demo clean bench-search backup restore scan
+.PHONY: run serve bench test test-dates lint check system-deps browser-deps node-deps migrate demo clean bench-search backup restore scan
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,13 @@ lint: $(INSTALLED)
 
 test: $(INSTALLED) browser-deps node-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The tests that read the demo or the clock, with the clock moved (libfaketime) to
+# 2026-12-05 23:30, 2027-02-05 09:00, 2027-07-15 12:00 and 2027-12-31 23:50
+# (Asia/Shanghai); TEST_DATES="YYYY-MM-DD HH:MM:SS;…" picks other moments.
+test-dates: $(INSTALLED) browser-deps node-deps
+	@.ci/system-deps faketime
+	.ci/test-dates
 
 clean:
 	rm -rf $(VENV) node_modules db.sqlite3* media staticfiles .pytest_cache test-output

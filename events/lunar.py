@@ -83,3 +83,11 @@ def next_festival_date(festival: str, today: date) -> date:
     if this_year >= today:
         return this_year
     return festival_date(festival, today.year + 1)
+
+
+def last_festival_date(festival: str, today: date) -> date:
+    """The last date before ``today`` on which ``festival`` fell."""
+    this_year = festival_date(festival, today.year)
+    if this_year < today:
+        return this_year
+    return festival_date(festival, today.year - 1)

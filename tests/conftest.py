@@ -1,20 +1,67 @@
-"""Shared fixtures. The demo site is loaded once per test session into the test
-database; each test runs in a transaction that is rolled back, so tests may change
-demo content freely."""
+"""Shared fixtures. The demo site is built once per test session (tests/server.py,
+``DemoTemplate``: ``migrate`` + ``load_demo`` as `make run` does) and the test
+database starts as a copy of it; each test runs in a transaction that is rolled
+back, so tests may change demo content freely. Served demos (browser tests,
+several processes) copy the same template."""
 
-from io import StringIO
+import os
+import shutil
 
 import pytest
-from django.core.management import call_command
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.contenttypes.models import ContentType
 from wagtail.models import Site
 
 from home.models import HomePage
+from tests.server import DEFAULT_DEMO_PASSWORD, DemoTemplate
+
+
+def demo_template() -> DemoTemplate:
+    return DemoTemplate.for_url(os.environ.get("DATABASE_URL"))
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb() -> bool:
+    """The test database is made from the demo template before Django looks at
+    it; "keep" makes Django use it as it is (its migrations are all applied)."""
+    return True
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory) -> None:
+    template = demo_template()
+    database = settings.DATABASES["default"]
+    test = database.setdefault("TEST", {})
+    if template.url:
+        test["NAME"] = test.get("NAME") or f"test_{database['NAME']}"
+        template.copy_postgres(test["NAME"])
+    else:
+        path = tmp_path_factory.mktemp("test-database") / "test.sqlite3"
+        template.copy_sqlite(path)
+        test["NAME"] = str(path)
+    shutil.copytree(template.media, settings.MEDIA_ROOT, dirs_exist_ok=True)
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    """The template's accounts have the served demo's password hashes; the test
+    settings hash with MD5, so give them the same password that way. Django keeps
+    content types per process, as a served site has them after its first requests:
+    look them all up once, so that no test's query count depends on the tests that
+    ran before it."""
     with django_db_blocker.unblock():
-        call_command("load_demo", stdout=StringIO())
+        get_user_model().objects.update(password=make_password(DEFAULT_DEMO_PASSWORD))
+        ContentType.objects.get_for_models(*apps.get_models())
+
+
+@pytest.fixture(autouse=True)
+def fresh_site_root_paths():
+    """Wagtail caches the list of sites; a test that adds a site (rolled back
+    afterwards) would otherwise leave it there for the next test's page URLs."""
+    Site.clear_site_root_paths_cache()
 
 
 @pytest.fixture

@@ -5,13 +5,22 @@ SQLite: a fresh file in a temporary folder. PostgreSQL (DATABASE_URL set): a fre
 database named after the test database with a suffix, dropped and recreated.
 Several servers can share one database (``DemoServer(..., share=first)``), the way
 app machines behind a load balancer do.
+
+The demo is built once per test session (``migrate`` + ``load_demo`` in a
+subprocess, about 45 s) into a template: a SQLite file and its media folder, or a
+PostgreSQL database nobody connects to. Each server then starts from a copy of it
+(SQLite's backup API, ``CREATE DATABASE … TEMPLATE``, a copy of the media folder)
+in a second or two instead of building the demo again.
 """
 
+import atexit
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -48,20 +57,129 @@ def postgres_admin(url: str, timeout: int | None = None):
     )
 
 
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and url.startswith(("postgres://", "postgresql://"))
+
+
 def fresh_database_env(
-    workdir: Path, suffix: str, url: str | None = None
+    workdir: Path, suffix: str, url: str | None = None, template: str | None = None
 ) -> dict[str, str]:
     """Settings for a fresh database: a PostgreSQL one next to ``url`` (default:
-    ``DATABASE_URL``) when that names PostgreSQL, else a SQLite file in ``workdir``."""
+    ``DATABASE_URL``) when that names PostgreSQL, else a SQLite file in ``workdir``.
+    ``template`` names a PostgreSQL database to copy (empty when not given)."""
     url = url or os.environ.get("DATABASE_URL")
-    if not url or not url.startswith(("postgres://", "postgresql://")):
+    if not is_postgres_url(url):
         return {"SQLITE_PATH": str(workdir / "db.sqlite3"), "DATABASE_URL": ""}
     name = f"{dj_database_url.parse(url)['NAME']}_{suffix}"
     with postgres_admin(url) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
     base = url.rsplit("/", 1)[0]
     return {"DATABASE_URL": f"{base}/{name}"}
+
+
+# Settings every served demo runs with (the environment adds to them).
+SERVER_SETTINGS = {
+    "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
+    "DEBUG": "false",
+    "SERVE_MEDIA": "true",
+}
+DEFAULT_DEMO_PASSWORD = "huayuanlu2026"  # load_demo's, when DEMO_PASSWORD is unset
+
+
+class DemoTemplate:
+    """The demo built once, for every server of this test session to copy.
+
+    ``for_url`` gives the template for a database server (``None``: SQLite), built
+    on first use; it is removed when the test process exits."""
+
+    _built: dict[str, "DemoTemplate"] = {}
+
+    def __init__(self, url: str | None):
+        import tempfile
+
+        self.url = url if is_postgres_url(url) else None
+        kept = os.environ.get("TEST_DEMO_TEMPLATE")
+        if kept and not self.url and (Path(kept) / "db.sqlite3").exists():
+            # While working on tests: reuse a demo built earlier (SQLite only).
+            self.folder = Path(kept)
+            self.media, self.sqlite = self.folder / "media", self.folder / "db.sqlite3"
+            self.database = None
+            return
+        self.folder = Path(tempfile.mkdtemp(prefix="portal-demo-template-"))
+        self.media = self.folder / "media"
+        self.sqlite = self.folder / "db.sqlite3"
+        self.database = None
+        env = {
+            **os.environ,
+            **SERVER_SETTINGS,
+            "MEDIA_ROOT": str(self.media),
+            "DEMO_PASSWORD": DEFAULT_DEMO_PASSWORD,
+        }
+        env.pop("DATABASE_URL", None)
+        if self.url:
+            # Named after the process, so two test runs on one server don't meet.
+            suffix = f"template_{os.getpid()}"
+            env.update(fresh_database_env(self.folder, suffix, self.url))
+            self.database = env["DATABASE_URL"].rsplit("/", 1)[1]
+        else:
+            env["SQLITE_PATH"] = str(self.sqlite)
+        for args in (("migrate", "--noinput"), ("load_demo",)):
+            result = subprocess.run(
+                [sys.executable, "manage.py", *args],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode:
+                raise RuntimeError(
+                    f"building the demo template failed: manage.py {' '.join(args)}"
+                    f"\n{result.stdout}\n{result.stderr}"
+                )
+        atexit.register(self.remove)
+
+    @classmethod
+    def for_url(cls, url: str | None) -> "DemoTemplate":
+        key = url if is_postgres_url(url) else ""
+        if key not in cls._built:
+            cls._built[key] = cls(url)
+        return cls._built[key]
+
+    def copy_into(self, env: dict[str, str]) -> None:
+        """Give the server with settings ``env`` (a fresh database: see
+        ``fresh_database_env(template=self.database)``) the demo's media and, on
+        SQLite, its database file."""
+        shutil.copytree(self.media, env["MEDIA_ROOT"], dirs_exist_ok=True)
+        if not self.url:
+            self.copy_sqlite(Path(env["SQLITE_PATH"]))
+
+    def copy_sqlite(self, path: Path) -> None:
+        # The backup API copies a consistent database, WAL included.
+        source, target = sqlite3.connect(self.sqlite), sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+
+    def copy_postgres(self, name: str) -> None:
+        """A database ``name`` on the template's server, made from the template."""
+        with postgres_admin(self.url) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.database}"')
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.database:
+            try:
+                with postgres_admin(self.url, timeout=5) as admin:
+                    admin.execute(
+                        f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'
+                    )
+            except Exception:  # noqa: BLE001 - the server may be gone at exit
+                pass
 
 
 class Reply:
@@ -112,6 +230,7 @@ class DemoServer:
         database_url: str | None = None,
         share: "DemoServer | None" = None,
         signup_limits: bool = False,
+        demo: bool = True,
     ):
         """``gunicorn=N`` serves with N gunicorn worker processes (8 threads each,
         a production-sized listen backlog) instead of ``runserver``.
@@ -123,29 +242,57 @@ class DemoServer:
         ``start()`` neither migrates nor loads the demo, so start ``other`` first.
         ``signup_limits=True`` keeps the sign-up rate limits on (events/limits.py);
         by default they are off, since load tests sign up many residents from
-        127.0.0.1. A shared server follows ``other``."""
+        127.0.0.1. A shared server follows ``other``. ``demo=False`` starts from
+        an empty database and media folder (not even migrated) instead of a copy
+        of the demo; ``start()`` then migrates and loads the demo itself."""
         self.workdir = workdir
         self.gunicorn = gunicorn
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.prepare = share is None
+        self.template = None
         if share is not None:
             self.env = {**share.env, **(extra_env or {})}
         else:
+            if demo:
+                self.template = DemoTemplate.for_url(
+                    database_url or os.environ.get("DATABASE_URL")
+                )
             self.env = {
                 **os.environ,
-                "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
-                "DEBUG": "false",
-                "SERVE_MEDIA": "true",
+                **SERVER_SETTINGS,
                 "MEDIA_ROOT": str(workdir / "media"),
                 "SIGNUP_LIMITS_ENABLED": "true" if signup_limits else "false",
-                **fresh_database_env(workdir, suffix, database_url),
+                **fresh_database_env(
+                    workdir,
+                    suffix,
+                    database_url,
+                    template=self.template and self.template.database,
+                ),
                 **(extra_env or {}),
             }
         if not self.env.get("DATABASE_URL"):
             self.env.pop("DATABASE_URL", None)
         self.process = None
         self.log = open(workdir / "server.log", "w")  # noqa: SIM115
+
+    def prepare_database(self) -> None:
+        """The demo in this server's database and media folder: a copy of the
+        session's template, or built here when the server started empty."""
+        if self.template is None:
+            self.manage("migrate", "--noinput")
+            self.manage("load_demo")
+            return
+        self.template.copy_into(self.env)
+        password = self.env.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
+        if password != DEFAULT_DEMO_PASSWORD:
+            # The template's accounts have load_demo's default password.
+            self.python(
+                "from django.contrib.auth import get_user_model\n"
+                "from django.contrib.auth.hashers import make_password\n"
+                f"get_user_model().objects.update(password=make_password({password!r}))\n"
+                "print(1)"
+            )
 
     def manage(self, *args: str) -> None:
         subprocess.run(
@@ -182,8 +329,7 @@ class DemoServer:
         """Prepare the database (unless shared) and start serving; returns without
         waiting, so several servers can boot at once."""
         if self.prepare:
-            self.manage("migrate", "--noinput")
-            self.manage("load_demo")
+            self.prepare_database()
         if self.gunicorn:
             command = [
                 sys.executable,

@@ -2,7 +2,12 @@ from datetime import date
 
 import pytest
 
-from events.lunar import Festival, festival_date, next_festival_date
+from events.lunar import (
+    Festival,
+    festival_date,
+    last_festival_date,
+    next_festival_date,
+)
 
 KNOWN = [
     ("春节", 2026, date(2026, 2, 17)),
@@ -30,6 +35,15 @@ def test_next_festival_date_rolls_over_to_next_year():
     assert next_festival_date("重阳节", date(2026, 11, 21)) == date(2027, 10, 8)
     assert next_festival_date("冬至", date(2026, 11, 21)) == date(2026, 12, 22)
     assert next_festival_date("冬至", date(2026, 12, 22)) == date(2026, 12, 22)
+
+
+def test_last_festival_date_is_before_the_day():
+    """The demo's past festival activities (回顾) use it, so they are past on any
+    day, the festival's own day included."""
+    assert last_festival_date("重阳节", date(2026, 11, 21)) == date(2026, 10, 18)
+    assert last_festival_date("中秋节", date(2026, 3, 1)) == date(2025, 10, 6)
+    assert last_festival_date("冬至", date(2026, 12, 22)) == date(2025, 12, 21)
+    assert last_festival_date("冬至", date(2026, 12, 23)) == date(2026, 12, 22)
 
 
 def test_every_festival_has_a_date_every_year():

@@ -350,7 +350,7 @@ class Command(BaseCommand):
         )
 
     def activities(self, home, communities, images_root) -> None:
-        from events.lunar import festival_date, next_festival_date
+        from events.lunar import last_festival_date, next_festival_date
         from events.models import (
             ActivityPage,
             EventIndexPage,
@@ -400,8 +400,8 @@ class Command(BaseCommand):
             community = communities.get(data["community"] or "")
             if data["type"] == "festival":
                 day = (
-                    festival_date(data["festival"], data["past_year"])
-                    if data.get("past_year")
+                    last_festival_date(data["festival"], today)
+                    if data.get("past")
                     else next_festival_date(data["festival"], today)
                 )
             else:
