@@ -6,6 +6,7 @@ several processes) copy the same template."""
 
 import os
 import shutil
+import uuid
 
 import pytest
 from django.apps import apps
@@ -16,7 +17,34 @@ from django.contrib.contenttypes.models import ContentType
 from wagtail.models import Site
 
 from home.models import HomePage
-from tests.server import DEFAULT_DEMO_PASSWORD, DemoTemplate
+from tests.server import (
+    DEFAULT_DEMO_PASSWORD,
+    RUN_ENV,
+    DemoTemplate,
+    test_run,
+    worker_suffix,
+)
+
+
+def pytest_configure(config):
+    """One id per test run, set before pytest-xdist starts its workers (they
+    inherit the environment), so they share one demo template."""
+    if not hasattr(config, "workerinput"):
+        os.environ[RUN_ENV] = uuid.uuid4().hex[:10]
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):
+        DemoTemplate.remove_run(test_run())
+
+
+def pytest_collection_modifyitems(items):
+    """With pytest-xdist (`make test` runs two workers, ``--dist loadgroup``), a
+    file's tests stay together, so its served demos start once; the browser tests
+    share one served demo."""
+    for item in items:
+        group = "e2e" if "/e2e/" in item.nodeid else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def demo_template() -> DemoTemplate:
@@ -36,7 +64,7 @@ def django_db_modify_db_settings(tmp_path_factory) -> None:
     database = settings.DATABASES["default"]
     test = database.setdefault("TEST", {})
     if template.url:
-        test["NAME"] = test.get("NAME") or f"test_{database['NAME']}"
+        test["NAME"] = f"test_{database['NAME']}{worker_suffix()}"
         template.copy_postgres(test["NAME"])
     else:
         path = tmp_path_factory.mktemp("test-database") / "test.sqlite3"

@@ -13,7 +13,7 @@ PostgreSQL database nobody connects to. Each server then starts from a copy of i
 in a second or two instead of building the demo again.
 """
 
-import atexit
+import fcntl
 import http.client
 import json
 import os
@@ -70,7 +70,7 @@ def fresh_database_env(
     url = url or os.environ.get("DATABASE_URL")
     if not is_postgres_url(url):
         return {"SQLITE_PATH": str(workdir / "db.sqlite3"), "DATABASE_URL": ""}
-    name = f"{dj_database_url.parse(url)['NAME']}_{suffix}"
+    name = f"{dj_database_url.parse(url)['NAME']}_{suffix}{worker_suffix()}"
     with postgres_admin(url) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         copy = f' TEMPLATE "{template}"' if template else ""
@@ -88,29 +88,62 @@ SERVER_SETTINGS = {
 DEFAULT_DEMO_PASSWORD = "huayuanlu2026"  # load_demo's, when DEMO_PASSWORD is unset
 
 
+RUN_ENV = "PORTAL_TEST_RUN"
+
+
+def test_run() -> str:
+    """This test run's id, shared by pytest-xdist's workers (the controller sets
+    it in ``tests/conftest.py`` before they start)."""
+    return os.environ.setdefault(RUN_ENV, f"p{os.getpid()}")
+
+
+def worker_suffix() -> str:
+    """``_gw0`` … in a pytest-xdist worker, so workers' databases never meet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"_{worker}" if worker else ""
+
+
 class DemoTemplate:
-    """The demo built once, for every server of this test session to copy.
+    """The demo built once per test run, for every server and test database of
+    the run to copy (all pytest-xdist workers share it: the first to arrive builds
+    it under a file lock, the others wait and reuse it).
 
-    ``for_url`` gives the template for a database server (``None``: SQLite), built
-    on first use; it is removed when the test process exits."""
+    ``for_url`` gives the template for a database server (``None``: SQLite).
+    ``remove_run`` (the controller, at the end) deletes it."""
 
-    _built: dict[str, "DemoTemplate"] = {}
+    _found: dict[str, "DemoTemplate"] = {}
 
     def __init__(self, url: str | None):
-        import tempfile
-
         self.url = url if is_postgres_url(url) else None
+        run = test_run()
         kept = os.environ.get("TEST_DEMO_TEMPLATE")
         if kept and not self.url and (Path(kept) / "db.sqlite3").exists():
             # While working on tests: reuse a demo built earlier (SQLite only).
             self.folder = Path(kept)
-            self.media, self.sqlite = self.folder / "media", self.folder / "db.sqlite3"
-            self.database = None
-            return
-        self.folder = Path(tempfile.mkdtemp(prefix="portal-demo-template-"))
+        else:
+            self.folder = self.folder_for(run, self.url)
         self.media = self.folder / "media"
         self.sqlite = self.folder / "db.sqlite3"
         self.database = None
+        if self.url:
+            self.database = f"{dj_database_url.parse(self.url)['NAME']}_template_{run}"
+        if self.folder == Path(kept or "/nonexistent"):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not (self.folder / ".ready").exists():
+                self.build()
+                (self.folder / ".ready").touch()
+
+    @staticmethod
+    def folder_for(run: str, url: str | None) -> Path:
+        import tempfile
+
+        kind = "postgres" if url else "sqlite"
+        return Path(tempfile.gettempdir()) / f"portal-demo-{run}-{kind}"
+
+    def build(self) -> None:
         env = {
             **os.environ,
             **SERVER_SETTINGS,
@@ -119,10 +152,10 @@ class DemoTemplate:
         }
         env.pop("DATABASE_URL", None)
         if self.url:
-            # Named after the process, so two test runs on one server don't meet.
-            suffix = f"template_{os.getpid()}"
-            env.update(fresh_database_env(self.folder, suffix, self.url))
-            self.database = env["DATABASE_URL"].rsplit("/", 1)[1]
+            with postgres_admin(self.url) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+                admin.execute(f'CREATE DATABASE "{self.database}"')
+            env["DATABASE_URL"] = f"{self.url.rsplit('/', 1)[0]}/{self.database}"
         else:
             env["SQLITE_PATH"] = str(self.sqlite)
         for args in (("migrate", "--noinput"), ("load_demo",)):
@@ -138,14 +171,27 @@ class DemoTemplate:
                     f"building the demo template failed: manage.py {' '.join(args)}"
                     f"\n{result.stdout}\n{result.stderr}"
                 )
-        atexit.register(self.remove)
 
     @classmethod
     def for_url(cls, url: str | None) -> "DemoTemplate":
         key = url if is_postgres_url(url) else ""
-        if key not in cls._built:
-            cls._built[key] = cls(url)
-        return cls._built[key]
+        if key not in cls._found:
+            cls._found[key] = cls(url)
+        return cls._found[key]
+
+    @classmethod
+    def remove_run(cls, run: str) -> None:
+        """Delete this run's templates: folders, and the PostgreSQL one if any."""
+        url = os.environ.get("DATABASE_URL")
+        for kind_url in (None, url if is_postgres_url(url) else None):
+            shutil.rmtree(cls.folder_for(run, kind_url), ignore_errors=True)
+        if is_postgres_url(url):
+            name = f"{dj_database_url.parse(url)['NAME']}_template_{run}"
+            try:
+                with postgres_admin(url, timeout=5) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception:  # noqa: BLE001 - the server may be gone by now
+                pass
 
     def copy_into(self, env: dict[str, str]) -> None:
         """Give the server with settings ``env`` (a fresh database: see
@@ -169,17 +215,6 @@ class DemoTemplate:
         with postgres_admin(self.url) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.database}"')
-
-    def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-        if self.database:
-            try:
-                with postgres_admin(self.url, timeout=5) as admin:
-                    admin.execute(
-                        f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'
-                    )
-            except Exception:  # noqa: BLE001 - the server may be gone at exit
-                pass
 
 
 class Reply:
