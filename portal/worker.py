@@ -43,7 +43,10 @@ def main(argv: list[str]) -> int:
     if command is None:
         print(f"TASKS_BACKEND={backend}：任务在入队的进程里执行，无需 worker。")
         return 0
-    print(f"后台任务 worker（{backend}）：manage.py {' '.join(command)}", flush=True)
+    if os.environ.get("RUN_MAIN") != "true":  # not again in the autoreloader's child
+        print(
+            f"后台任务 worker（{backend}）：manage.py {' '.join(command)}", flush=True
+        )
     execute_from_command_line(["manage.py", *command])
     return 0
 
