@@ -379,3 +379,44 @@ def test_a_queue_that_refuses_the_task_is_logged_and_skipped(
         images.enqueue_page(12345)  # no exception: a warning, then nothing
     assert "home.images.render_page_images(12345,) 未能入队，已跳过" in caplog.text
     assert "OperationalError" in caplog.text
+
+
+def test_rq_connection_settings_follow_the_url_with_short_timeouts():
+    from django_rq.connection_utils import get_redis_connection
+    from redis.connection import SSLConnection, UnixDomainSocketConnection
+
+    from portal.settings.base import rq_connection
+
+    pool = get_redis_connection(
+        rq_connection("rediss://portal:p%40ss@redis.example:6380/4")
+    ).connection_pool
+    assert pool.connection_class is SSLConnection
+    kwargs = pool.connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("redis.example", 6380, 4)
+    assert (kwargs["username"], kwargs["password"]) == ("portal", "p@ss")
+    assert (kwargs["socket_connect_timeout"], kwargs["socket_timeout"]) == (2, 5)
+    assert kwargs["retry"].get_retries() == 1
+
+    pool = get_redis_connection(
+        rq_connection("unix:///run/redis/redis.sock?db=2")
+    ).connection_pool
+    assert pool.connection_class is UnixDomainSocketConnection
+    assert (pool.connection_kwargs["path"], pool.connection_kwargs["db"]) == (
+        "/run/redis/redis.sock",
+        2,
+    )
+
+
+def test_the_worker_command_follows_the_backend():
+    from portal.worker import worker_argv
+
+    assert worker_argv("database", ["--batch"]) == ["db_worker", "--batch"]
+    assert worker_argv("rq", ["--burst"]) == [
+        "rqworker",
+        "--job-class",
+        "django_tasks_rq.Job",
+        "--with-scheduler",
+        "--burst",
+        "default",
+    ]
+    assert worker_argv("immediate", []) is None
