@@ -420,3 +420,34 @@ def test_the_worker_command_follows_the_backend():
         "default",
     ]
     assert worker_argv("immediate", []) is None
+
+
+@pytest.mark.django_db
+def test_rq_pushes_a_task_when_the_transaction_commits_and_never_on_rollback(
+    redis_url, django_capture_on_commit_callbacks
+):
+    import django_rq
+    from django.db import transaction
+
+    from events.tasks import purge_expired_personal_data
+    from portal.settings.base import rq_connection
+
+    rq_settings = {
+        "TASKS": {"default": {"BACKEND": "portal.tasks.RQBackend"}},
+        "RQ_QUEUES": {"default": rq_connection(redis_url)},
+    }
+    with override_settings(**rq_settings):
+        queue = django_rq.get_queue("default")
+        # The test's transaction stands for the request's; its commit runs the
+        # callbacks.
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            result = purge_expired_personal_data.enqueue(days=30)
+            with pytest.raises(RuntimeError), transaction.atomic():
+                purge_expired_personal_data.enqueue(days=31)
+                raise RuntimeError("rolled back")
+            assert queue.count == 0  # nothing before the commit
+        assert len(callbacks) == 1  # the rolled-back one is gone
+        assert queue.job_ids == [result.id]
+        assert default_task_backend.get_result(result.id).status == (
+            TaskResultStatus.READY
+        )
