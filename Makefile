@@ -39,8 +39,13 @@ migrate: $(INSTALLED)
 demo: migrate system-deps
 	$(PY) manage.py load_demo
 
+# The background task worker (portal/worker.py: db_worker, or an RQ worker when
+# REDIS_URL is set) runs beside runserver in a process group of its own, stopped
+# (all of it, its autoreloader too) when the server stops: Ctrl-C, or a crash.
 run: demo
 	@echo "演示站点: http://$(HOST):$(PORT)/  后台: http://$(HOST):$(PORT)/admin/ (admin / $${DEMO_PASSWORD:-huayuanlu2026})"
+	@setsid $(PY) -m portal.worker & worker=$$!; \
+	trap 'kill -TERM -$$worker 2>/dev/null; wait $$worker; trap - EXIT' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production mode: gunicorn with portal/settings/production.py on whatever DATABASE_URL

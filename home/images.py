@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.html import format_html, format_html_join
 from django_tasks import task
@@ -22,6 +21,8 @@ from wagtail.images import get_image_model
 from wagtail.images.models import Filter
 from wagtail.images.rect import Rect
 from wagtail.images.views.serve import generate_image_url
+
+from portal.tasks import enqueue_on_commit
 
 WEBP = "format-webp"
 
@@ -220,13 +221,18 @@ def render_image(image_id: int, size_names: list[str]) -> int:
     return make_renditions(image, *size_names)
 
 
+# Enqueued after the commit (the worker must see the published page). A queue that
+# cannot take the task logs a warning and skips it: the image view makes the
+# renditions on first request (portal/tasks.py).
+
+
 def enqueue_page(page_id: int) -> None:
-    transaction.on_commit(lambda: render_page_images.enqueue(page_id))
+    enqueue_on_commit(render_page_images, page_id)
 
 
 def enqueue_image(image_id: int | None, *size_names: str) -> None:
     if image_id:
-        transaction.on_commit(lambda: render_image.enqueue(image_id, list(size_names)))
+        enqueue_on_commit(render_image, image_id, list(size_names))
 
 
 def on_page_published(sender, instance, **kwargs):

@@ -60,6 +60,12 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "axes",
     "csp",
+    # Background tasks (TASKS below): the API, its database backend (a table of
+    # queued tasks, `manage.py db_worker`) and its RQ backend (`manage.py rqworker`).
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
+    "django_tasks_rq",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +184,85 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 1000},
         },
     }
+
+# --- Background tasks (django-tasks; the worker: `python -m portal.worker`) --------
+# Renditions of published pages (home/images.py), Wagtail's reference index and
+# file clean-up, the purge of personal data (events/tasks.py) run in a worker, not
+# in the request that asks for them. TASKS_BACKEND picks where they are queued:
+#   database   a table in DATABASE_URL, run by `manage.py db_worker` (default
+#              without REDIS_URL);
+#   rq         Redis (TASKS_REDIS_URL, default REDIS_URL), run by RQ workers on any
+#              machine (default with REDIS_URL). portal.tasks.RQBackend pushes a
+#              task when the transaction commits, and runs it in the request,
+#              with a warning, when Redis cannot be reached;
+#   immediate  in the process that enqueues, as before there was a worker (tests).
+TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL") or REDIS_URL
+TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "portal.tasks.RQBackend",
+}
+
+
+def tasks_setting(backend: str) -> dict:
+    """The TASKS setting for ``backend`` (a key of TASK_BACKENDS)."""
+    if backend not in TASK_BACKENDS:
+        raise ImproperlyConfigured(
+            f"TASKS_BACKEND={backend!r}：应为 {'、'.join(TASK_BACKENDS)} 之一"
+        )
+    if backend == "rq" and not TASKS_REDIS_URL:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq 需要 REDIS_URL 或 TASKS_REDIS_URL")
+    return {"default": {"BACKEND": TASK_BACKENDS[backend], "QUEUES": ["default"]}}
+
+
+def rq_connection(url: str) -> dict:
+    """django-rq's connection settings for ``url``: host, port, database, password
+    (or a Unix socket) plus short timeouts and a single retry, so that a request
+    enqueueing while Redis is down learns it in about a second, not after redis-py's
+    default backoff. The worker raises the read timeout for its blocking pop."""
+    from redis.backoff import NoBackoff
+    from redis.connection import SSLConnection, UnixDomainSocketConnection, parse_url
+    from redis.retry import Retry
+
+    parsed = parse_url(url)
+    client = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "retry": Retry(NoBackoff(), 1),
+    }
+    config = {
+        "DB": int(parsed.get("db", 0)),
+        "USERNAME": parsed.get("username"),
+        "PASSWORD": parsed.get("password"),
+        "REDIS_CLIENT_KWARGS": client,
+    }
+    if parsed.get("connection_class") is UnixDomainSocketConnection:
+        client["unix_socket_path"] = parsed["path"]
+        config.update(HOST=None, PORT=None)
+    else:
+        config.update(
+            HOST=parsed.get("host", "localhost"), PORT=parsed.get("port", 6379)
+        )
+        config["SSL"] = parsed.get("connection_class") is SSLConnection
+    return config
+
+
+TASKS_BACKEND = (os.environ.get("TASKS_BACKEND") or "").strip().lower() or (
+    "rq" if TASKS_REDIS_URL else "database"
+)
+TASKS = tasks_setting(TASKS_BACKEND)
+# django-rq: one queue, "default", shared by every machine that has the same Redis.
+# Its jobs must not be evicted: a Redis with a maxmemory-policy other than
+# noeviction/volatile-* (a pure cache) needs TASKS_REDIS_URL to another instance.
+# A job may run TASKS_JOB_TIMEOUT seconds; a result is kept 500 s (RQ's default).
+if TASKS_REDIS_URL:
+    RQ_QUEUES = {
+        "default": {
+            **rq_connection(TASKS_REDIS_URL),
+            "DEFAULT_TIMEOUT": int(os.environ.get("TASKS_JOB_TIMEOUT", "900")),
+        }
+    }
+
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation." + name}

@@ -25,3 +25,11 @@ FRAGMENT_CACHE_SECONDS = 0
 # (tests/events/test_signup_limits.py), which turn them on. The staff login lockout
 # stays on everywhere: tests log in with force_login, which it does not see.
 SIGNUP_LIMITS_ENABLED = False
+# Tasks run in the process that enqueues them (django-tasks' immediate backend),
+# so tests stay synchronous, unless TASKS_BACKEND says otherwise. Set in the
+# environment too, so that the servers tests start in subprocesses (tests/server.py,
+# dev or production settings) inherit it; tests/portal/test_tasks_worker.py gives
+# its own servers TASKS_BACKEND=database or rq.
+os.environ.setdefault("TASKS_BACKEND", "immediate")
+TASKS_BACKEND = os.environ["TASKS_BACKEND"]
+TASKS = tasks_setting(TASKS_BACKEND)  # noqa: F405
