@@ -9,7 +9,5 @@ class HomeConfig(AppConfig):
 
     def ready(self):
         from home import images
-        from portal import pagecache
 
-        pagecache.connect_signals()
         images.connect_signals()
