@@ -6,8 +6,3 @@ class HomeConfig(AppConfig):
 
     name = "home"
     verbose_name = "门户内容"
-
-    def ready(self):
-        from home import images
-
-        images.connect_signals()

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from wagtail.images.models import Rendition
 
+from core import images
 from events.models import Lecturer
-from home import images
 from home.models import CommunityGalleryImage, CommunityPage, SiteSettings
 from tests.factories import (
     ArticlePageFactory,
