@@ -21,7 +21,7 @@ urlpatterns = [
         name="wagtailimages_serve",
     ),
     path("search/", search_views.search, name="search"),
-    path("share/", include("home.sharing.urls")),
+    path("share/", include("sharing.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(
         "robots.txt",

@@ -12,8 +12,8 @@ from wagtail.models import Page
 
 from core import images
 from core.models import canonical_origin, is_share_image, plain_excerpt
-from home.sharing import wechat
 from portal import pagecache
+from sharing import wechat
 
 register = template.Library()
 
