@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "events",
     "sharing",
     "search",
+    "demo",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
     "wagtail.contrib.routable_page",
