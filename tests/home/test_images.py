@@ -1,4 +1,4 @@
-"""Responsive images (home/images.py): WebP srcset of named sizes, made when a page
+"""Responsive images (core/images.py): WebP srcset of named sizes, made when a page
 is published, never while a page renders; a missing rendition is linked through
 the signed image view, which makes it on its first request."""
 
