@@ -104,7 +104,7 @@ bench-search: $(INSTALLED)
 	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=0 $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=0 $(PY) manage.py bench_search --pages $(BENCH_PAGES)
 
-# Backups (home/backup.py): one archive of the database and the media in backups/
+# Backups (portal/backup.py): one archive of the database and the media in backups/
 # (or BACKUP_DIR), safe while the site runs. pg_dump / pg_restore come from Debian's
 # postgresql-client, installed only when DATABASE_URL points to PostgreSQL.
 # Restore: make restore ARCHIVE=backups/portal-….tar.gz (FORCE=1 to overwrite a

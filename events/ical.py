@@ -44,7 +44,8 @@ from django.views.decorators.http import condition
 from icalendar import Calendar, Event, Timezone, vDuration, vRecur
 from wagtail.models import Site
 
-from home.models import CommunityPage, SiteSettings, private_q
+from core.models import private_q
+from home.models import CommunityPage, SiteSettings
 from portal import pagecache
 
 from . import recurrence

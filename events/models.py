@@ -21,14 +21,9 @@ from wagtail.models import Page, PageManager
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
-from home.blocks import BodyBlock
-from home.models import (
-    BasePage,
-    CommunityPage,
-    ListingQuerySet,
-    community_field,
-    image_field,
-)
+from core.blocks import BodyBlock
+from core.models import BasePage, ListingQuerySet, image_field
+from home.models import CommunityPage, community_field
 
 from . import recurrence
 from .lunar import Festival, next_festival_date

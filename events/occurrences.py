@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from home.models import private_q
+from core.models import private_q
 
 from .models import ACTIVE_STATUSES, EVENT_MODELS, Occurrence, Registration
 

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from wagtail.views import serve as wagtail_serve
 
-from home.models import CommunityPage, SiteSettings, filter_query, int_or_none, paginate
+from core.models import filter_query, int_or_none, paginate
+from home.models import CommunityPage, SiteSettings
 from portal import failure, pagecache
 
 from . import ical, limits

@@ -1,3 +1,7 @@
+"""The portal's content: HomePage, 一社一品 communities, 花园榜样 honours, news
+and plain pages (models.py), SiteSettings (site_settings.py) and the editorial
+roles and approval workflow (editorial.py). What pages share is in core/."""
+
 from django.apps import AppConfig
 
 
@@ -6,10 +10,3 @@ class HomeConfig(AppConfig):
 
     name = "home"
     verbose_name = "门户内容"
-
-    def ready(self):
-        from home import images
-        from portal import pagecache
-
-        pagecache.connect_signals()
-        images.connect_signals()

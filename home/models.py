@@ -1,51 +1,43 @@
 """Content of the portal: home, 一社一品 communities, 花园榜样 honours, news, pages.
 
-Pages describe content only. Listings go through the querysets below so each index
-runs a fixed number of queries however many children it has.
+Pages describe content only; what every page shares (``BasePage``, the listing
+queryset and helpers, blocks, image sizes) lives in core/. Listings go through the
+querysets below so each index runs a fixed number of queries however many
+children it has.
 """
 
-from urllib.parse import urlencode
-
 from django.contrib.contenttypes.models import ContentType
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.core.validators import (
-    MaxValueValidator,
-    MinValueValidator,
-    RegexValidator,
-)
+from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import F, Prefetch, Q
-from django.http.request import split_domain_port
+from django.db.models import Prefetch
 from django.utils.functional import SimpleLazyObject
-from django.utils.html import strip_tags
-from django.utils.text import Truncator
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
-from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import StreamField
-from wagtail.models import Orderable, Page, PageManager, PageViewRestriction, Site
-from wagtail.query import PageQuerySet
+from wagtail.models import Orderable, Page, PageManager
 from wagtail.search import index
 
+from core.blocks import BodyBlock, StandardBodyBlock
+from core.images import renditions_prefetch
+from core.models import (
+    BasePage,
+    ListingQuerySet,
+    filter_query,
+    image_field,
+    int_or_none,
+    paginate,
+)
 from portal import pagecache
 
-from .blocks import BodyBlock, StandardBodyBlock
-from .images import renditions_prefetch
-
-
-def image_field(verbose_name: str, help_text: str = "") -> models.ForeignKey:
-    """An optional image chosen from the library; the page survives its deletion."""
-    return models.ForeignKey(
-        "wagtailimages.Image",
-        verbose_name=verbose_name,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text=help_text,
-    )
+# Imported here so the model belongs to the home app; importers use home.models.
+from .site_settings import (  # noqa: F401
+    RETENTION_DAYS_DEFAULT,
+    RETENTION_DAYS_MAX,
+    RETENTION_DAYS_MIN,
+    SiteSettings,
+)
 
 
 def community_field(
@@ -61,203 +53,6 @@ def community_field(
         related_name=related_name,
         help_text=help_text,
     )
-
-
-def int_or_none(value):
-    """A query-string value as an int, or None when it is missing or not a number."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def tree_facts() -> dict:
-    """What every page view asks of the tree (see ``pagecache.remember``):
-    ``private``, (path, depth) of every page with a view restriction, and
-    ``aliases``, whether any page is an alias (whose restrictions are its
-    source's)."""
-
-    def build():
-        restricted = PageViewRestriction.objects.values_list(
-            "page__path", "page__depth"
-        )
-        return {
-            "private": list(restricted),
-            "aliases": Page.objects.filter(alias_of__isnull=False).exists(),
-        }
-
-    return pagecache.remember("tree-facts", build)
-
-
-def private_sections() -> list[tuple[str, int]]:
-    """(path, depth) of every page with a view restriction. Wagtail reads the
-    restrictions on each ``private_q()`` call — once per listing, once more for the
-    share panel; they come from :func:`tree_facts` instead."""
-    return tree_facts()["private"]
-
-
-def is_private(page) -> bool:
-    """Whether ``page`` or an ancestor has a view restriction (no query)."""
-    return any(page.path.startswith(path) for path, _depth in private_sections())
-
-
-def private_q() -> Q:
-    """Pages in a privately viewable section (see :func:`private_sections`)."""
-    q = Q()
-    for path, depth in private_sections():
-        q |= Q(path__startswith=path, depth__gte=depth)
-    return q
-
-
-class ListingQuerySet(PageQuerySet):
-    def private_q(self):
-        return private_q()
-
-    def listed(self, within: str | None = None, private: Q | None = None):
-        """Live, public pages, restricted to the tree path ``within`` if given.
-        ``private`` is ``private_q()`` already built when several page types are
-        listed together."""
-        private = private if private is not None else self.private_q()
-        qs = self.live().exclude(private) if private else self.live()
-        if within:
-            qs = qs.filter(path__startswith=within)
-        return qs.defer_streamfields()
-
-    def with_community_title(self):
-        """``community_title`` for the card, instead of loading the community
-        page (a join of two page tables and fifty columns) for one string."""
-        return self.annotate(community_title=F("community__title"))
-
-    def with_images(self, field: str, *size_names: str):
-        """The image in ``field`` joined to the page query, and its renditions of
-        ``size_names`` (see home/images.py) in one more query."""
-        return self.select_related(field).prefetch_related(
-            renditions_prefetch(field, *size_names)
-        )
-
-
-def paginate(request, items, per_page: int):
-    """The requested page of ``items``; a bad or out-of-range ``?page=`` is page 1
-    or the last page, never an error."""
-    paginator = Paginator(items, per_page)
-    try:
-        return paginator.page(request.GET.get("page", 1))
-    except PageNotAnInteger:
-        return paginator.page(1)
-    except EmptyPage:
-        return paginator.page(paginator.num_pages)
-
-
-def filter_query(**filters) -> str:
-    """``a=1&b=2&`` for the filters in use, so pagination links keep them."""
-    used = {key: value for key, value in filters.items() if value}
-    return urlencode(used) + "&" if used else ""
-
-
-def plain_excerpt(html: str, length: int = 60) -> str:
-    return Truncator(" ".join(strip_tags(html or "").split())).chars(length)
-
-
-# WeChat ignores share pictures smaller than this (and makes no card from them).
-MIN_SHARE_IMAGE_SIZE = 300
-
-
-def is_share_image(image) -> bool:
-    return image is not None and min(image.width, image.height) >= (
-        MIN_SHARE_IMAGE_SIZE
-    )
-
-
-def canonical_origin(request) -> str:
-    """``scheme://host`` of canonical URLs: the Site's root URL when the request
-    came in on the Site's own hostname (so https is right behind a proxy that
-    speaks http to us), else the request's own (the demo's Site says
-    localhost:80 whatever address it is served on)."""
-    site = Site.find_for_request(request)
-    host = request.get_host()
-    if site is not None and site.hostname.lower() == split_domain_port(host)[0]:
-        return site.root_url
-    return f"{request.scheme}://{host}"
-
-
-class SharePageMixin:
-    """What the share card and Open Graph tags need; pages override the parts
-    they have better content for."""
-
-    share_image_field = None
-
-    def get_canonical_url(self, request) -> str:
-        """The page's absolute URL without any query (filters, page numbers,
-        WeChat's ?from=…), on the host of ``canonical_origin``."""
-        parts = self.get_url_parts(request)
-        path = parts[2] if parts else request.path
-        return canonical_origin(request) + path
-
-    def get_share_image(self):
-        """The page's own picture when it is big enough for a share card, else
-        None (the site's default share image is used)."""
-        field = self.share_image_field
-        image = getattr(self, field) if field else None
-        return image if is_share_image(image) else None
-
-    def get_meta_description(self) -> str:
-        """At most 60 characters of plain text, whitespace collapsed."""
-        return plain_excerpt(self.search_description or self.get_summary_text())
-
-    def get_summary_text(self) -> str:
-        return (
-            getattr(self, "summary", "")
-            or getattr(self, "intro", "")
-            or self.first_paragraph()
-        )
-
-    def first_paragraph(self) -> str:
-        """The first non-empty paragraph of the body (or brand story) as HTML;
-        the stored source, so links cost no query."""
-        for field in ("body", "story"):
-            for block in getattr(self, field, None) or ():
-                if block.block_type != "paragraph":
-                    continue
-                if strip_tags(block.value.source).strip():
-                    return block.value.source
-        return ""
-
-
-class BasePage(SharePageMixin, Page):
-    """Abstract base every page type of the portal inherits from."""
-
-    # {image field: size names of home/images.py it is shown in}; the renditions
-    # are made when the page is published.
-    image_sizes: dict[str, tuple[str, ...]] = {}
-
-    def get_images_to_render(self):
-        """(image, size names) for every picture the page and its cards show:
-        the fields of ``image_sizes`` and the figures of the body or story."""
-        for field, sizes in self.image_sizes.items():
-            image = getattr(self, field)
-            if image is not None:
-                yield image, sizes
-        for field in ("body", "story"):
-            for block in getattr(self, field, None) or ():
-                if block.block_type == "figure" and block.value.get("image"):
-                    yield block.value["image"], ("figure",)
-
-    def get_view_restrictions(self):
-        """Wagtail checks the restrictions of the page and its ancestors on every
-        view (two queries). When no restricted section contains this page and no
-        page is an alias, none apply: known from :func:`tree_facts`."""
-        if not tree_facts()["aliases"] and not is_private(self):
-            return PageViewRestriction.objects.none()
-        return super().get_view_restrictions()
-
-    @property
-    def home_path(self) -> str:
-        """Tree path of this page's HomePage, which always sits at depth 2; used to
-        list a whole site's pages without a query for the home page."""
-        return self.path[: 2 * self.steplen]
-
-    class Meta:
-        abstract = True
 
 
 # ---------------------------------------------------------------------------
@@ -807,105 +602,3 @@ class StandardPage(BasePage):
 
     class Meta:
         verbose_name = "普通页面"
-
-
-# ---------------------------------------------------------------------------
-# Site settings
-# ---------------------------------------------------------------------------
-
-
-RETENTION_DAYS_DEFAULT = 90
-RETENTION_DAYS_MIN = 7
-RETENTION_DAYS_MAX = 365
-
-
-@register_setting(icon="cog")
-class SiteSettings(BaseSiteSetting):
-    """站点设置: names, contact, WeChat account, ICP number, default share image."""
-
-    # Read on every page (footer links, share card): one query for all of it,
-    # kept under the content generation (``for_site``).
-    select_related = ["about_page", "privacy_page", "default_share_image"]
-
-    @classmethod
-    def for_site(cls, site):
-        return pagecache.remember(
-            f"site-settings:{site.pk}", lambda: super(SiteSettings, cls).for_site(site)
-        )
-
-    site_name = models.CharField(
-        "站点名称", max_length=40, default="花园路街道社区门户"
-    )
-    subdistrict_name = models.CharField(
-        "街道名称", max_length=40, default="花园路街道", help_text="页脚和海报上显示"
-    )
-    contact_phone = models.CharField("联系电话", max_length=40, blank=True)
-    address = models.CharField("办公地址", max_length=120, blank=True)
-    wechat_account = models.CharField("微信公众号名称", max_length=40, blank=True)
-    wechat_qr = image_field("公众号二维码")
-    icp_number = models.CharField(
-        "ICP 备案号", max_length=40, blank=True, help_text="如“豫ICP备12345678号-1”"
-    )
-    default_share_image = image_field(
-        "默认分享图", help_text="页面没有封面时用于微信分享卡片，至少 300×300"
-    )
-
-    about_page = models.ForeignKey(
-        "wagtailcore.Page",
-        verbose_name="“关于我们”页面",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    privacy_page = models.ForeignKey(
-        "wagtailcore.Page",
-        verbose_name="隐私政策页面",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="每个报名表单都会链接到这里",
-    )
-    # How long residents' names and phones outlive their activity (PIPL art. 19:
-    # no longer than the purpose needs). The daily purge_personal_data run reads
-    # it, and the privacy page and the sign-up form show it.
-    registration_retention_days = models.PositiveSmallIntegerField(
-        "报名信息保留天数",
-        default=RETENTION_DAYS_DEFAULT,
-        validators=[
-            MinValueValidator(
-                RETENTION_DAYS_MIN,
-                f"至少保留 {RETENTION_DAYS_MIN} 天：活动结束后还要核对签到、"
-                "回复居民的询问。",
-            ),
-            MaxValueValidator(
-                RETENTION_DAYS_MAX,
-                f"最多保留 {RETENTION_DAYS_MAX} 天：个人信息只能保存到活动"
-                "需要的最短时间。",
-            ),
-        ],
-        help_text="活动结束多少天后，自动删除报名人的姓名、手机号、楼院和备注"
-        "（人数和签到统计保留）。隐私政策页面和报名表上显示的天数随之改变。",
-    )
-
-    panels = [
-        MultiFieldPanel(
-            [FieldPanel("site_name"), FieldPanel("subdistrict_name")], heading="名称"
-        ),
-        MultiFieldPanel(
-            [FieldPanel("contact_phone"), FieldPanel("address")], heading="联系方式"
-        ),
-        MultiFieldPanel(
-            [FieldPanel("wechat_account"), FieldPanel("wechat_qr")], heading="微信"
-        ),
-        FieldPanel("icp_number"),
-        FieldPanel("default_share_image"),
-        MultiFieldPanel(
-            [FieldPanel("about_page"), FieldPanel("privacy_page")], heading="页脚链接"
-        ),
-        FieldPanel("registration_retention_days", heading="个人信息"),
-    ]
-
-    class Meta:
-        verbose_name = "站点设置"

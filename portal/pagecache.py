@@ -288,7 +288,7 @@ def fragment_seconds() -> int:
 
 
 def fragment_key(request, name: str, depends=(), vary=()) -> str:
-    """Key of a cached part of a page (``{% fragment %}``, home/templatetags/
+    """Key of a cached part of a page (``{% fragment %}``, portal/templatetags/
     fragment_tags.py): its name and ``vary`` values, the host and language the links
     in it were made for, and the current tokens of ``content`` and ``depends``, so a
     publish (or, for a part that shows seats, a sign-up) makes a new key."""
@@ -523,7 +523,7 @@ def content_changed(update_fields=None, **kwargs) -> None:
 
 def connect_signals() -> None:
     """Bump the ``content`` generation whenever something a public page shows
-    changes. Called once from ``HomeConfig.ready``."""
+    changes. Called once from ``PortalConfig.ready``."""
     from django.apps import apps
     from django.db.models.signals import post_delete, post_save
     from wagtail.models import Page

@@ -5,8 +5,9 @@ Three policies, chosen by path:
 * **Public pages** — ``CONTENT_SECURITY_POLICY`` in settings: scripts only from our
   own origin, no inline script, no eval, no nonce. Pages are stored in the shared
   page cache (portal/pagecache.py) and served to every resident, so a nonce would
-  be replayed to all of them and protect nothing. The WeChat JS-SDK's address is
-  added only while WeChat sharing is configured (:func:`wechat_sources`).
+  be replayed to all of them and protect nothing. Apps that load a script from
+  elsewhere add its source through :func:`add_public_sources` (the sharing app:
+  the WeChat JS-SDK, only while WeChat sharing is configured).
 * **The Wagtail admin** (``/admin/``, the login page and the page previews in its
   iframe) — ``CONTENT_SECURITY_POLICY_ADMIN``: Wagtail 8's own templates still
   carry inline scripts (inline panels, date pickers), so the admin allows them;
@@ -26,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from functools import cache
 from urllib.parse import quote, urlsplit
 
@@ -38,8 +40,6 @@ from django.db import DatabaseError
 from django.dispatch import receiver
 from django.template.loader import get_template
 from django.urls import reverse
-
-from home.sharing import wechat
 
 # Characters a CSP source expression may carry unencoded in its path: ";" and ","
 # end a directive or a policy, so they (and spaces) must never reach the header.
@@ -59,17 +59,27 @@ def script_source(url: str) -> str | None:
     return f"{prefix}{parts.netloc}{path}"
 
 
-def wechat_sources() -> dict[str, list[str]]:
-    """What public pages must also allow while WeChat sharing is on: the JS-SDK
-    when it is loaded from WeChat's host (``WECHAT_JSSDK_URL`` absolute); a local
-    copy is covered by 'self'. The SDK's usage beacon (an image request to
-    open.weixin.qq.com carrying the page address) is deliberately not allowed:
-    the share card does not need it."""
-    if not wechat.is_configured():
-        return {}
-    sdk = wechat.jssdk_url()
-    source = script_source(sdk) if sdk else None
-    return {"script-src": [source]} if source else {}
+# What public pages must also allow, by the app that needs it: functions returning
+# {directive: [sources]}, asked on every response so a setting changed at run time
+# (WeChat configured) applies at once. The portal sits under the content apps, so
+# they register here (``AppConfig.ready``) instead of the portal importing them.
+_public_sources: list[Callable[[], dict[str, list[str]]]] = []
+
+
+def add_public_sources(provider: Callable[[], dict[str, list[str]]]) -> None:
+    """Register ``provider`` (idempotent): its sources are added to the public
+    pages' policy."""
+    if provider not in _public_sources:
+        _public_sources.append(provider)
+
+
+def public_sources() -> dict[str, list[str]]:
+    """The registered extra sources of public pages, merged by directive."""
+    merged: dict[str, list[str]] = {}
+    for provider in _public_sources:
+        for directive, sources in provider().items():
+            merged.setdefault(directive, []).extend(sources)
+    return merged
 
 
 STYLE_RE = re.compile(r"<style>(.*?)</style>", re.S)
@@ -180,7 +190,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
             if parts.config is None:
                 parts.config = settings.CONTENT_SECURITY_POLICY_MEDIA["DIRECTIVES"]
             return parts
-        extra = wechat_sources()
+        extra = public_sources()
         if response.status_code == 500:  # templates/500.html
             extra["style-src-elem"] = list(error_page_style_hashes())
         if extra:

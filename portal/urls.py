@@ -13,7 +13,7 @@ from search import views as search_views
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
-    # Signed rendition URLs (home/images.py): a picture whose rendition does not
+    # Signed rendition URLs (core/images.py): a picture whose rendition does not
     # exist yet is made on its first request here, then redirected to the file.
     re_path(
         r"^images/([^/]*)/(\d*)/([^/]*)/[^/]*$",
@@ -21,7 +21,7 @@ urlpatterns = [
         name="wagtailimages_serve",
     ),
     path("search/", search_views.search, name="search"),
-    path("share/", include("home.sharing.urls")),
+    path("share/", include("sharing.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(
         "robots.txt",

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from wagtail.models import Site
 
-from home.models import filter_query, paginate
+from core.models import filter_query, paginate
 
 from . import engine
 from .highlight import highlight, snippet

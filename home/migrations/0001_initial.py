@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import home.models
+import core.models
 import modelcluster.contrib.taggit
 import modelcluster.fields
 import wagtail.fields
@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '一社一品（社区列表）',
             },
-            bases=(home.models.SharePageMixin, 'wagtailcore.page'),
+            bases=(core.models.SharePageMixin, 'wagtailcore.page'),
         ),
         migrations.CreateModel(
             name='HonourIndexPage',
@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '榜样（列表）',
             },
-            bases=(home.models.SharePageMixin, 'wagtailcore.page'),
+            bases=(core.models.SharePageMixin, 'wagtailcore.page'),
         ),
         migrations.CreateModel(
             name='NewsIndexPage',
@@ -54,19 +54,19 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '新闻（列表）',
             },
-            bases=(home.models.SharePageMixin, 'wagtailcore.page'),
+            bases=(core.models.SharePageMixin, 'wagtailcore.page'),
         ),
         migrations.CreateModel(
             name='StandardPage',
             fields=[
                 ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
                 ('intro', models.TextField(blank=True, max_length=300, verbose_name='导语')),
-                ('body', wagtail.fields.StreamField([('paragraph', 0), ('figure', 3), ('quote', 6), ('facts', 7)], blank=True, block_lookup={0: ('home.blocks.ParagraphBlock', (), {}), 1: ('wagtail.images.blocks.ImageBlock', [], {'label': '图片'}), 2: ('wagtail.blocks.CharBlock', (), {'label': '图片说明', 'max_length': 120, 'required': False}), 3: ('wagtail.blocks.StructBlock', [[('image', 1), ('caption', 2)]], {}), 4: ('wagtail.blocks.TextBlock', (), {'label': '引文'}), 5: ('wagtail.blocks.CharBlock', (), {'label': '出处或讲述人', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('text', 4), ('attribution', 5)]], {}), 7: ('home.blocks.FactsBlock', (), {})}, verbose_name='正文')),
+                ('body', wagtail.fields.StreamField([('paragraph', 0), ('figure', 3), ('quote', 6), ('facts', 7)], blank=True, block_lookup={0: ('core.blocks.ParagraphBlock', (), {}), 1: ('wagtail.images.blocks.ImageBlock', [], {'label': '图片'}), 2: ('wagtail.blocks.CharBlock', (), {'label': '图片说明', 'max_length': 120, 'required': False}), 3: ('wagtail.blocks.StructBlock', [[('image', 1), ('caption', 2)]], {}), 4: ('wagtail.blocks.TextBlock', (), {'label': '引文'}), 5: ('wagtail.blocks.CharBlock', (), {'label': '出处或讲述人', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('text', 4), ('attribution', 5)]], {}), 7: ('core.blocks.FactsBlock', (), {})}, verbose_name='正文')),
             ],
             options={
                 'verbose_name': '普通页面',
             },
-            bases=(home.models.SharePageMixin, 'wagtailcore.page'),
+            bases=(core.models.SharePageMixin, 'wagtailcore.page'),
         ),
         migrations.CreateModel(
             name='ArticlePage',
@@ -74,13 +74,13 @@ class Migration(migrations.Migration):
                 ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
                 ('date', models.DateField(verbose_name='发布日期')),
                 ('summary', models.TextField(blank=True, help_text='列表和分享卡片上显示，60 字以内为宜', max_length=200, verbose_name='摘要')),
-                ('body', wagtail.fields.StreamField([('paragraph', 0), ('figure', 3), ('quote', 6), ('facts', 7)], block_lookup={0: ('home.blocks.ParagraphBlock', (), {}), 1: ('wagtail.images.blocks.ImageBlock', [], {'label': '图片'}), 2: ('wagtail.blocks.CharBlock', (), {'label': '图片说明', 'max_length': 120, 'required': False}), 3: ('wagtail.blocks.StructBlock', [[('image', 1), ('caption', 2)]], {}), 4: ('wagtail.blocks.TextBlock', (), {'label': '引文'}), 5: ('wagtail.blocks.CharBlock', (), {'label': '出处或讲述人', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('text', 4), ('attribution', 5)]], {}), 7: ('home.blocks.FactsBlock', (), {})}, verbose_name='正文')),
+                ('body', wagtail.fields.StreamField([('paragraph', 0), ('figure', 3), ('quote', 6), ('facts', 7)], block_lookup={0: ('core.blocks.ParagraphBlock', (), {}), 1: ('wagtail.images.blocks.ImageBlock', [], {'label': '图片'}), 2: ('wagtail.blocks.CharBlock', (), {'label': '图片说明', 'max_length': 120, 'required': False}), 3: ('wagtail.blocks.StructBlock', [[('image', 1), ('caption', 2)]], {}), 4: ('wagtail.blocks.TextBlock', (), {'label': '引文'}), 5: ('wagtail.blocks.CharBlock', (), {'label': '出处或讲述人', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('text', 4), ('attribution', 5)]], {}), 7: ('core.blocks.FactsBlock', (), {})}, verbose_name='正文')),
                 ('cover', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='wagtailimages.image', verbose_name='封面图')),
             ],
             options={
                 'verbose_name': '新闻',
             },
-            bases=(home.models.SharePageMixin, 'wagtailcore.page'),
+            bases=(core.models.SharePageMixin, 'wagtailcore.page'),
         ),
         migrations.CreateModel(
             name='ArticlePageTag',
@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
                 ('slogan', models.CharField(blank=True, max_length=60, verbose_name='品牌口号')),
                 ('brand_color', models.CharField(default='#B22222', help_text='页面强调色，格式 #RRGGBB；请选深色，保证白字清晰', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9A-Fa-f]{6}$', '请填写 #RRGGBB 格式的颜色，如 #B22222')], verbose_name='品牌色')),
                 ('summary', models.TextField(blank=True, help_text='列表和分享卡片上显示，60 字以内为宜', max_length=200, verbose_name='简介')),
-                ('story', wagtail.fields.StreamField([('paragraph', 0), ('figure', 3), ('quote', 6), ('facts', 7)], blank=True, block_lookup={0: ('home.blocks.ParagraphBlock', (), {}), 1: ('wagtail.images.blocks.ImageBlock', [], {'label': '图片'}), 2: ('wagtail.blocks.CharBlock', (), {'label': '图片说明', 'max_length': 120, 'required': False}), 3: ('wagtail.blocks.StructBlock', [[('image', 1), ('caption', 2)]], {}), 4: ('wagtail.blocks.TextBlock', (), {'label': '引文'}), 5: ('wagtail.blocks.CharBlock', (), {'label': '出处或讲述人', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('text', 4), ('attribution', 5)]], {}), 7: ('home.blocks.FactsBlock', (), {})}, verbose_name='品牌故事')),
+                ('story', wagtail.fields.StreamField([('paragraph', 0), ('figure', 3), ('quote', 6), ('facts', 7)], blank=True, block_lookup={0: ('core.blocks.ParagraphBlock', (), {}), 1: ('wagtail.images.blocks.ImageBlock', [], {'label': '图片'}), 2: ('wagtail.blocks.CharBlock', (), {'label': '图片说明', 'max_length': 120, 'required': False}), 3: ('wagtail.blocks.StructBlock', [[('image', 1), ('caption', 2)]], {}), 4: ('wagtail.blocks.TextBlock', (), {'label': '引文'}), 5: ('wagtail.blocks.CharBlock', (), {'label': '出处或讲述人', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('text', 4), ('attribution', 5)]], {}), 7: ('core.blocks.FactsBlock', (), {})}, verbose_name='品牌故事')),
                 ('address', models.CharField(blank=True, max_length=120, verbose_name='办公地址')),
                 ('phone', models.CharField(blank=True, max_length=40, verbose_name='联系电话')),
                 ('office_hours', models.CharField(blank=True, max_length=80, verbose_name='办公时间')),
@@ -116,7 +116,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '社区（一社一品）',
             },
-            bases=(home.models.SharePageMixin, 'wagtailcore.page'),
+            bases=(core.models.SharePageMixin, 'wagtailcore.page'),
         ),
         migrations.CreateModel(
             name='CommunityGalleryImage',
@@ -167,7 +167,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '首页',
             },
-            bases=(home.models.SharePageMixin, 'wagtailcore.page'),
+            bases=(core.models.SharePageMixin, 'wagtailcore.page'),
         ),
         migrations.CreateModel(
             name='SiteSettings',
@@ -197,7 +197,7 @@ class Migration(migrations.Migration):
                 ('year', models.PositiveSmallIntegerField(help_text='评选年度，如 2026', verbose_name='年度')),
                 ('category', models.CharField(choices=[('优秀党员', '优秀党员'), ('志愿之星', '志愿之星'), ('好邻居', '好邻居'), ('孝老爱亲', '孝老爱亲'), ('助人为乐', '助人为乐'), ('敬业奉献', '敬业奉献')], max_length=20, verbose_name='类别')),
                 ('citation', models.TextField(max_length=300, verbose_name='颁奖词')),
-                ('body', wagtail.fields.StreamField([('paragraph', 0), ('figure', 3), ('quote', 6), ('facts', 7)], blank=True, block_lookup={0: ('home.blocks.ParagraphBlock', (), {}), 1: ('wagtail.images.blocks.ImageBlock', [], {'label': '图片'}), 2: ('wagtail.blocks.CharBlock', (), {'label': '图片说明', 'max_length': 120, 'required': False}), 3: ('wagtail.blocks.StructBlock', [[('image', 1), ('caption', 2)]], {}), 4: ('wagtail.blocks.TextBlock', (), {'label': '引文'}), 5: ('wagtail.blocks.CharBlock', (), {'label': '出处或讲述人', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('text', 4), ('attribution', 5)]], {}), 7: ('home.blocks.FactsBlock', (), {})}, verbose_name='事迹')),
+                ('body', wagtail.fields.StreamField([('paragraph', 0), ('figure', 3), ('quote', 6), ('facts', 7)], blank=True, block_lookup={0: ('core.blocks.ParagraphBlock', (), {}), 1: ('wagtail.images.blocks.ImageBlock', [], {'label': '图片'}), 2: ('wagtail.blocks.CharBlock', (), {'label': '图片说明', 'max_length': 120, 'required': False}), 3: ('wagtail.blocks.StructBlock', [[('image', 1), ('caption', 2)]], {}), 4: ('wagtail.blocks.TextBlock', (), {'label': '引文'}), 5: ('wagtail.blocks.CharBlock', (), {'label': '出处或讲述人', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('text', 4), ('attribution', 5)]], {}), 7: ('core.blocks.FactsBlock', (), {})}, verbose_name='事迹')),
                 ('community', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='honours', to='home.communitypage', verbose_name='所在社区')),
                 ('portrait', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='wagtailimages.image', verbose_name='照片')),
             ],
@@ -205,6 +205,6 @@ class Migration(migrations.Migration):
                 'verbose_name': '榜样人物',
                 'indexes': [models.Index(fields=['year', 'category'], name='home_honour_year_0663a4_idx')],
             },
-            bases=(home.models.SharePageMixin, 'wagtailcore.page'),
+            bases=(core.models.SharePageMixin, 'wagtailcore.page'),
         ),
     ]

@@ -33,9 +33,13 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "portal",
+    "core",
     "home",
     "events",
+    "sharing",
     "search",
+    "demo",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
     "wagtail.contrib.routable_page",
@@ -504,7 +508,7 @@ PAGE_CACHE_VERIFY_SECONDS = float(os.environ.get("PAGE_CACHE_VERIFY_SECONDS", "1
 # database fails (portal/failure.py); 0: no copies, the 503 page instead.
 PAGE_CACHE_STALE_SECONDS = int(os.environ.get("PAGE_CACHE_STALE_SECONDS", "86400"))
 
-# Posters (海报, home/sharing/posters.py) are drawn with this CJK font: Debian's
+# Posters (海报, sharing/posters.py) are drawn with this CJK font: Debian's
 # fonts-noto-cjk, installed by `make system-deps`. "index" picks the face inside a
 # .ttc collection; 2 is Noto Sans CJK SC (Simplified Chinese glyph shapes). Without
 # the font the poster views answer 503 and log why; nothing is downloaded.
@@ -518,7 +522,7 @@ POSTER_FONT = {
     "index": int(os.environ.get("POSTER_FONT_INDEX", "2")),
 }
 
-# WeChat JS-SDK share card (home/sharing/wechat.py). Off unless both the AppID and
+# WeChat JS-SDK share card (sharing/wechat.py). Off unless both the AppID and
 # the AppSecret of the official account are set; pages then carry the share
 # script, and /share/wechat/config/ signs the address the browser loaded.
 WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")

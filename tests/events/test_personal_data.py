@@ -20,12 +20,12 @@ from django.urls import reverse
 from wagtail.blocks import StructBlockValidationError
 from wagtail.models import ModelLogEntry
 
+from core.blocks import RetentionNoticeBlock
 from events import registration as service
 from events.models import EventIndexPage, Occurrence, Registration
 from events.staff import audit
 from events.tasks import purge_expired_personal_data
 from events.templatetags.events_tags import registration_counts
-from home.blocks import RetentionNoticeBlock
 from home.models import SiteSettings
 from tests.factories import ActivityPageFactory, make_site
 

@@ -11,7 +11,7 @@ from django.utils.html import escape
 from wagtail.images import get_image_model
 from wagtail.models import Page, Revision
 
-from home import demo_content
+from demo import content as demo_content
 from home.models import (
     ArticlePage,
     CommunityPage,

@@ -1,4 +1,4 @@
-"""Responsive images (home/images.py): WebP srcset of named sizes, made when a page
+"""Responsive images (core/images.py): WebP srcset of named sizes, made when a page
 is published, never while a page renders; a missing rendition is linked through
 the signed image view, which makes it on its first request."""
 
@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from wagtail.images.models import Rendition
 
+from core import images
 from events.models import Lecturer
-from home import images
 from home.models import CommunityGalleryImage, CommunityPage, SiteSettings
 from tests.factories import (
     ArticlePageFactory,

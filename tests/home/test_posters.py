@@ -19,7 +19,7 @@ from wagtail.models import Page
 
 from events.models import ActivityPage, EventIndexPage, EventPage, LecturePage
 from home.models import CommunityPage, HonourPage
-from home.sharing import content, posters, store
+from sharing import content, posters, store
 from tests.factories import (
     ActivityPageFactory,
     CommunityPageFactory,
@@ -315,7 +315,7 @@ def test_missing_font_is_a_503_with_a_chinese_log_line(client, caplog, settings)
     page = CommunityPage.objects.get(slug="jiayuan")
     fresh(page)
     settings.POSTER_FONT = {"regular": "/nonexistent/font.ttc", "bold": "", "index": 0}
-    with caplog.at_level(logging.ERROR, logger="home.sharing.views"):
+    with caplog.at_level(logging.ERROR, logger="sharing.views"):
         image = client.get(f"/share/{page.pk}/poster.png")
         page_view = client.get(f"/share/{page.pk}/poster/")
         qr = client.get(f"/share/{page.pk}/qr.png")

@@ -20,7 +20,7 @@ from wagtail.models import Page, PageViewRestriction
 from events.models import EventIndexPage, Occurrence
 from events.registration import sign_up
 from home.models import CommunityPage, HomePage
-from home.sharing import content
+from sharing import content
 from tests.factories import ActivityPageFactory
 
 pytestmark = pytest.mark.django_db
@@ -261,7 +261,7 @@ def test_preview_has_no_panel():
 def test_qr_code_is_drawn_once_per_url_not_per_render(client):
     cache.clear()
     page = CommunityPage.objects.get(slug="jiayuan")
-    with mock.patch("home.sharing.qr.segno.make", wraps=segno.make) as make:
+    with mock.patch("sharing.qr.segno.make", wraps=segno.make) as make:
         client.get(page.url)
         client.get(page.url)
         client.get(page.url)

@@ -26,7 +26,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 
 from events.models import ActivityPage
-from home.sharing import wechat
+from sharing import wechat
 from tests.fake_wechat import APP_ID, APP_SECRET, FakeWeChat
 from tests.server import ROOT, free_port
 
@@ -270,7 +270,7 @@ REDIS_WORKER = """
 import json, os, threading, time
 import django
 django.setup()
-from home.sharing import wechat
+from sharing import wechat
 start = float(os.environ["START_AT"])
 results = []
 def work():
@@ -344,7 +344,7 @@ def test_wechat_error_gives_503_and_the_page_is_unaffected(
 ):
     configured.error = {"errcode": 40013, "errmsg": "invalid appid"}
     url = f"http://testserver{page_path(activity)}?from=singlemessage&isappinstalled=0"
-    with caplog.at_level(logging.WARNING, logger="home.sharing.wechat"):
+    with caplog.at_level(logging.WARNING, logger="sharing.wechat"):
         response = get_config(client, url)
     assert response.status_code == 503
     assert response.json() == {"error": "微信分享暂时不可用，请稍后再试。"}
@@ -447,7 +447,7 @@ def test_missing_local_sdk_copy_renders_no_wechat_script(
     client, settings, configured, activity, caplog
 ):
     settings.WECHAT_JSSDK_URL = "js/vendor/jweixin-0.0.0-missing.js"
-    with caplog.at_level(logging.WARNING, logger="home.sharing.wechat"):
+    with caplog.at_level(logging.WARNING, logger="sharing.wechat"):
         response = client.get(page_path(activity))
     assert response.status_code == 200
     assert scripts(response.content.decode()) == []

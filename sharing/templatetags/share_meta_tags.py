@@ -1,4 +1,5 @@
-"""Template tags shared by every page: navigation, breadcrumbs, share metadata."""
+"""Share metadata of every page: <title>, description, canonical URL, Open Graph
+and the WeChat share card."""
 
 from datetime import date
 from urllib.parse import urlencode
@@ -7,52 +8,14 @@ from django import template
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
-from wagtail.models import Page, Site
+from wagtail.models import Page
 
-from home import images
-from home.models import canonical_origin, is_share_image, plain_excerpt
-from home.sharing import wechat
+from core import images
+from core.models import canonical_origin, is_share_image, plain_excerpt
 from portal import pagecache
+from sharing import wechat
 
 register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def site_root(context):
-    """The current site's home page (cached on the request by Wagtail)."""
-    request = context.get("request")
-    site = Site.find_for_request(request) if request else None
-    if site is None:
-        return None
-    cache = request.__dict__.setdefault("_portal_site_root", {})
-    if site.pk not in cache:
-        cache[site.pk] = site.root_page
-    return cache[site.pk]
-
-
-@register.inclusion_tag("includes/main_nav.html", takes_context=True)
-def main_nav(context):
-    root = site_root(context)
-    items = []
-    if root is not None:
-        items = pagecache.remember(
-            f"main-nav:{root.pk}", lambda: list(root.get_children().live().in_menu())
-        )
-    return {
-        "request": context.get("request"),
-        "root": root,
-        "items": items,
-        "current": context.get("page"),
-    }
-
-
-@register.inclusion_tag("includes/breadcrumbs.html", takes_context=True)
-def breadcrumbs(context):
-    page = context.get("page")
-    ancestors = []
-    if isinstance(page, Page) and page.depth > 2:
-        ancestors = list(page.get_ancestors().filter(depth__gte=2))
-    return {"request": context.get("request"), "ancestors": ancestors, "page": page}
 
 
 # ---------------------------------------------------------------------------
@@ -129,7 +92,7 @@ def share_data(context) -> dict:
         image = settings.default_share_image
     image_meta = None
     if image is not None:
-        # Made on publish (home/images.py); drawn here only if it is missing.
+        # Made on publish (core/images.py); drawn here only if it is missing.
         share = images.SIZES["share"].filters[0]
         rendition = images.existing_renditions(image, [share]).get(share)
         if rendition is None:

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.utils import dateformat, timezone, translation
 from wagtail.models import Page
 
+from core.models import is_private
 from events.models import (
     ActivityPage,
     EventPage,
@@ -21,13 +22,7 @@ from events.models import (
     FestivalActivityPage,
     LecturePage,
 )
-from home.models import (
-    CommunityPage,
-    HonourIndexPage,
-    HonourPage,
-    SiteSettings,
-    is_private,
-)
+from home.models import CommunityPage, HonourIndexPage, HonourPage, SiteSettings
 
 from .posters import DEFAULT_COLOUR, PosterData
 

@@ -1,4 +1,4 @@
-"""Restore an archive written by ``backup_site`` (see home/backup.py): checks it
+"""Restore an archive written by ``backup_site`` (see portal/backup.py): checks it
 completely first, refuses a database with content unless ``--force``, then
 compares what it restored with the archive's manifest."""
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from home import backup
+from portal import backup
 
 
 class Command(BaseCommand):

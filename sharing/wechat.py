@@ -29,6 +29,8 @@ from django.http.request import split_domain_port
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
+from portal.security import script_source
+
 logger = logging.getLogger(__name__)
 
 MAX_URL_LENGTH = 2048
@@ -93,6 +95,20 @@ def jssdk_url() -> str | None:
     if value.startswith(("https://", "http://", "/")):
         return value
     return static_url_if_present(value)
+
+
+def csp_sources() -> dict[str, list[str]]:
+    """What public pages must also allow while WeChat sharing is on: the JS-SDK
+    when it is loaded from WeChat's host (``WECHAT_JSSDK_URL`` absolute); a local
+    copy is covered by 'self'. The SDK's usage beacon (an image request to
+    open.weixin.qq.com carrying the page address) is deliberately not allowed:
+    the share card does not need it. Registered with portal/security.py by
+    ``SharingConfig.ready``."""
+    if not is_configured():
+        return {}
+    sdk = jssdk_url()
+    source = script_source(sdk) if sdk else None
+    return {"script-src": [source]} if source else {}
 
 
 @lru_cache(maxsize=8)

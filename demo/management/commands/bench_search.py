@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from search import bench
+from demo import search_bench as bench
 from search.models import SearchDocument
 
 

@@ -1,4 +1,4 @@
-"""Back up the database and the media into one archive (see home/backup.py).
+"""Back up the database and the media into one archive (see portal/backup.py).
 
 Safe while the site is running; schedule it with cron or a systemd timer.
 """
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from home import backup
+from portal import backup
 
 
 class Command(BaseCommand):

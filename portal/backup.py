@@ -61,7 +61,7 @@ MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
 MEDIA_DIR = "media"
-# Drawn again on first request: image renditions and posters (home/sharing/store.py).
+# Drawn again on first request: image renditions and posters (sharing/store.py).
 MEDIA_EXCLUDED = ("images", "posters")
 CHUNK = 1024 * 1024
 VENDOR_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -114,9 +114,10 @@ def counted_tables() -> dict[str, str]:
 
 
 def _registration_model():
-    from events.models import Registration
+    # By label: portal sits under the content apps and never imports them.
+    from django.apps import apps
 
-    return Registration
+    return apps.get_model("events", "Registration")
 
 
 def count_rows(cursor) -> dict[str, int]:

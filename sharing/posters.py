@@ -3,8 +3,8 @@ and Moments, or prints — cover picture, title, time and place, who and where, 
 site's name and a QR code to the page.
 
 Drawing only: ``render_poster(PosterData) -> RenderedPoster``. No models, no
-request; which text goes on which page type is decided in ``home/sharing/content.py``
-and caching in ``home/sharing/store.py``.
+request; which text goes on which page type is decided in ``sharing/content.py``
+and caching in ``sharing/store.py``.
 
 Text is drawn with the CJK font of the ``POSTER_FONT`` setting. A character the font
 has no glyph for (emoji, rare symbols) would come out as an empty box (“tofu”), so

@@ -1,4 +1,4 @@
-"""Build the 花园路街道 demo site from home/demo_content.py.
+"""Build the 花园路街道 demo site from demo/content.py.
 
 Idempotent: every object is looked up by a stable key (page slug under its parent,
 image title, group name, username) and only created when missing, so a second run
@@ -18,8 +18,8 @@ from django.utils import timezone
 from wagtail.images import get_image_model
 from wagtail.models import Collection, Page, Site
 
-from home import demo_content as content
-from home import demo_images
+from demo import content
+from demo import images as demo_images
 from home.editorial import (
     IMAGE_ROOT_COLLECTION,
     SUBDISTRICT_GROUP,

@@ -25,7 +25,7 @@ from django.utils import timezone
 from wagtail.models import Page
 from wagtail.search.backends import get_search_backends
 
-from home import demo_content as content
+from demo import content
 
 BENCH_SLUG = "bench"
 PER_RESULT_PAGE = 10
@@ -271,7 +271,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def run_ours(query: str, within: str) -> int:
     """One search as the results page runs it: segment the query, ask the index,
     order, load the first page of results with their pages."""
-    from . import engine
+    from search import engine
 
     outcome = engine.search(query, within=within)
     return len(engine.load_hits(outcome.ids[:PER_RESULT_PAGE]))

@@ -1,5 +1,6 @@
 """StreamField blocks shared by every page type that has a body."""
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from wagtail import blocks
 from wagtail.images.blocks import ImageBlock
@@ -103,7 +104,8 @@ class RetentionNoticeBlock(blocks.StructBlock):
         return value
 
     def get_context(self, value, parent_context=None):
-        from .models import SiteSettings
+        # By label: the settings model is home's, and core sits under home.
+        SiteSettings = apps.get_model("home", "SiteSettings")
 
         context = super().get_context(value, parent_context)
         request = (parent_context or {}).get("request")

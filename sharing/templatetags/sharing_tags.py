@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from wagtail.models import Page
 
-from home.sharing import content, qr
+from sharing import content, qr
 
 register = template.Library()
 

@@ -1,11 +1,11 @@
-"""Make every rendition the live pages show (home/images.py): after a deploy that
+"""Make every rendition the live pages show (core/images.py): after a deploy that
 adds or changes a picture size, or after pages were created without publishing
 (bulk imports, the benchmark site). Publishing makes a page's renditions anyway."""
 
 from django.core.management.base import BaseCommand
 from wagtail.models import Page
 
-from home import images
+from core import images
 
 
 class Command(BaseCommand):

@@ -1,0 +1,232 @@
+"""What every page type of the portal shares: the abstract ``BasePage`` (share
+card, images to render, view restrictions without a query), ``ListingQuerySet``
+for listings with a fixed number of queries, and the small helpers listings and
+views use (pagination, filters, private sections, canonical origin).
+
+Only abstract models live here, so the app has no migrations.
+"""
+
+from urllib.parse import urlencode
+
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import models
+from django.db.models import F, Q
+from django.http.request import split_domain_port
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+from wagtail.models import Page, PageViewRestriction, Site
+from wagtail.query import PageQuerySet
+
+from portal import pagecache
+
+from .images import renditions_prefetch
+
+
+def image_field(verbose_name: str, help_text: str = "") -> models.ForeignKey:
+    """An optional image chosen from the library; the page survives its deletion."""
+    return models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=help_text,
+    )
+
+
+def int_or_none(value):
+    """A query-string value as an int, or None when it is missing or not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def tree_facts() -> dict:
+    """What every page view asks of the tree (see ``pagecache.remember``):
+    ``private``, (path, depth) of every page with a view restriction, and
+    ``aliases``, whether any page is an alias (whose restrictions are its
+    source's)."""
+
+    def build():
+        restricted = PageViewRestriction.objects.values_list(
+            "page__path", "page__depth"
+        )
+        return {
+            "private": list(restricted),
+            "aliases": Page.objects.filter(alias_of__isnull=False).exists(),
+        }
+
+    return pagecache.remember("tree-facts", build)
+
+
+def private_sections() -> list[tuple[str, int]]:
+    """(path, depth) of every page with a view restriction. Wagtail reads the
+    restrictions on each ``private_q()`` call — once per listing, once more for the
+    share panel; they come from :func:`tree_facts` instead."""
+    return tree_facts()["private"]
+
+
+def is_private(page) -> bool:
+    """Whether ``page`` or an ancestor has a view restriction (no query)."""
+    return any(page.path.startswith(path) for path, _depth in private_sections())
+
+
+def private_q() -> Q:
+    """Pages in a privately viewable section (see :func:`private_sections`)."""
+    q = Q()
+    for path, depth in private_sections():
+        q |= Q(path__startswith=path, depth__gte=depth)
+    return q
+
+
+class ListingQuerySet(PageQuerySet):
+    def private_q(self):
+        return private_q()
+
+    def listed(self, within: str | None = None, private: Q | None = None):
+        """Live, public pages, restricted to the tree path ``within`` if given.
+        ``private`` is ``private_q()`` already built when several page types are
+        listed together."""
+        private = private if private is not None else self.private_q()
+        qs = self.live().exclude(private) if private else self.live()
+        if within:
+            qs = qs.filter(path__startswith=within)
+        return qs.defer_streamfields()
+
+    def with_community_title(self):
+        """``community_title`` for the card, instead of loading the community
+        page (a join of two page tables and fifty columns) for one string."""
+        return self.annotate(community_title=F("community__title"))
+
+    def with_images(self, field: str, *size_names: str):
+        """The image in ``field`` joined to the page query, and its renditions of
+        ``size_names`` (see core/images.py) in one more query."""
+        return self.select_related(field).prefetch_related(
+            renditions_prefetch(field, *size_names)
+        )
+
+
+def paginate(request, items, per_page: int):
+    """The requested page of ``items``; a bad or out-of-range ``?page=`` is page 1
+    or the last page, never an error."""
+    paginator = Paginator(items, per_page)
+    try:
+        return paginator.page(request.GET.get("page", 1))
+    except PageNotAnInteger:
+        return paginator.page(1)
+    except EmptyPage:
+        return paginator.page(paginator.num_pages)
+
+
+def filter_query(**filters) -> str:
+    """``a=1&b=2&`` for the filters in use, so pagination links keep them."""
+    used = {key: value for key, value in filters.items() if value}
+    return urlencode(used) + "&" if used else ""
+
+
+def plain_excerpt(html: str, length: int = 60) -> str:
+    return Truncator(" ".join(strip_tags(html or "").split())).chars(length)
+
+
+# WeChat ignores share pictures smaller than this (and makes no card from them).
+MIN_SHARE_IMAGE_SIZE = 300
+
+
+def is_share_image(image) -> bool:
+    return image is not None and min(image.width, image.height) >= (
+        MIN_SHARE_IMAGE_SIZE
+    )
+
+
+def canonical_origin(request) -> str:
+    """``scheme://host`` of canonical URLs: the Site's root URL when the request
+    came in on the Site's own hostname (so https is right behind a proxy that
+    speaks http to us), else the request's own (the demo's Site says
+    localhost:80 whatever address it is served on)."""
+    site = Site.find_for_request(request)
+    host = request.get_host()
+    if site is not None and site.hostname.lower() == split_domain_port(host)[0]:
+        return site.root_url
+    return f"{request.scheme}://{host}"
+
+
+class SharePageMixin:
+    """What the share card and Open Graph tags need; pages override the parts
+    they have better content for."""
+
+    share_image_field = None
+
+    def get_canonical_url(self, request) -> str:
+        """The page's absolute URL without any query (filters, page numbers,
+        WeChat's ?from=…), on the host of ``canonical_origin``."""
+        parts = self.get_url_parts(request)
+        path = parts[2] if parts else request.path
+        return canonical_origin(request) + path
+
+    def get_share_image(self):
+        """The page's own picture when it is big enough for a share card, else
+        None (the site's default share image is used)."""
+        field = self.share_image_field
+        image = getattr(self, field) if field else None
+        return image if is_share_image(image) else None
+
+    def get_meta_description(self) -> str:
+        """At most 60 characters of plain text, whitespace collapsed."""
+        return plain_excerpt(self.search_description or self.get_summary_text())
+
+    def get_summary_text(self) -> str:
+        return (
+            getattr(self, "summary", "")
+            or getattr(self, "intro", "")
+            or self.first_paragraph()
+        )
+
+    def first_paragraph(self) -> str:
+        """The first non-empty paragraph of the body (or brand story) as HTML;
+        the stored source, so links cost no query."""
+        for field in ("body", "story"):
+            for block in getattr(self, field, None) or ():
+                if block.block_type != "paragraph":
+                    continue
+                if strip_tags(block.value.source).strip():
+                    return block.value.source
+        return ""
+
+
+class BasePage(SharePageMixin, Page):
+    """Abstract base every page type of the portal inherits from."""
+
+    # {image field: size names of core/images.py it is shown in}; the renditions
+    # are made when the page is published.
+    image_sizes: dict[str, tuple[str, ...]] = {}
+
+    def get_images_to_render(self):
+        """(image, size names) for every picture the page and its cards show:
+        the fields of ``image_sizes`` and the figures of the body or story."""
+        for field, sizes in self.image_sizes.items():
+            image = getattr(self, field)
+            if image is not None:
+                yield image, sizes
+        for field in ("body", "story"):
+            for block in getattr(self, field, None) or ():
+                if block.block_type == "figure" and block.value.get("image"):
+                    yield block.value["image"], ("figure",)
+
+    def get_view_restrictions(self):
+        """Wagtail checks the restrictions of the page and its ancestors on every
+        view (two queries). When no restricted section contains this page and no
+        page is an alias, none apply: known from :func:`tree_facts`."""
+        if not tree_facts()["aliases"] and not is_private(self):
+            return PageViewRestriction.objects.none()
+        return super().get_view_restrictions()
+
+    @property
+    def home_path(self) -> str:
+        """Tree path of this page's HomePage, which always sits at depth 2; used to
+        list a whole site's pages without a query for the home page."""
+        return self.path[: 2 * self.steplen]
+
+    class Meta:
+        abstract = True
