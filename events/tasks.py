@@ -1,4 +1,4 @@
-"""Background tasks of the events app (``django_tasks``, as in home/images.py).
+"""Background tasks of the events app (``django_tasks``, as in core/images.py).
 
 ``purge_expired_personal_data`` is the retention purge as a task: enqueued (e.g.
 from ``manage.py shell``) it runs in the task worker (``python -m portal.worker``,

@@ -4,7 +4,7 @@
 commits (at once outside one). If the queue cannot take it — the database backend
 with the database gone, anything unexpected — a warning is logged and the task is
 skipped: ours are renditions, which Wagtail's image view also makes on first
-request (home/images.py).
+request (core/images.py).
 
 ``RQBackend`` is django-tasks-rq's backend (settings ``TASKS_BACKEND=rq``) with two
 changes for a web process:

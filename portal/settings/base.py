@@ -190,7 +190,7 @@ else:
     }
 
 # --- Background tasks (django-tasks; the worker: `python -m portal.worker`) --------
-# Renditions of published pages (home/images.py), Wagtail's reference index and
+# Renditions of published pages (core/images.py), Wagtail's reference index and
 # file clean-up, the purge of personal data (events/tasks.py) run in a worker, not
 # in the request that asks for them. TASKS_BACKEND picks where they are queued:
 #   database   a table in DATABASE_URL, run by `manage.py db_worker` (default

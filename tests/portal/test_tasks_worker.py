@@ -26,7 +26,7 @@ from django_tasks import TaskResultStatus, default_task_backend
 from django_tasks_db.models import DBTaskResult
 from wagtail.models import Page
 
-from home import images
+from core import images
 from tests.factories import HomePageFactory, ImageFactory
 from tests.server import free_port, fresh_database_env, http_request
 
@@ -204,7 +204,7 @@ ids = []
 if settings.TASKS_BACKEND == "database":
     from django_tasks_db.models import DBTaskResult
     for row in DBTaskResult.objects.filter(
-        task_path="home.images.render_page_images"
+        task_path="core.images.render_page_images"
     ).order_by("enqueued_at"):
         if row.args_kwargs["args"] == [{page_id}]:
             ids.append(str(row.id))
@@ -214,7 +214,7 @@ else:
     queue = django_rq.get_queue("default")
     job_ids = list(queue.job_ids) + FinishedJobRegistry(queue=queue).get_job_ids()
     for job in queue.job_class.fetch_many(job_ids, connection=queue.connection):
-        if job and job.func_name == "home.images.render_page_images" \\
+        if job and job.func_name == "core.images.render_page_images" \\
                 and list(job.args) == [{page_id}]:
             ids.append(job.id)
 print(json.dumps(ids))
@@ -338,7 +338,7 @@ def test_with_redis_down_a_publish_succeeds_and_runs_the_task_in_the_request(
     assert seconds < 15  # one failed connection, then Redis is left alone for 30 s
     assert web.state([], image_id)["renditions"] == len(images.specs("banner", "share"))
     log = web.site.log_text()
-    assert "Redis 不可用，后台任务 home.images.render_page_images" in log
+    assert "Redis 不可用，后台任务 core.images.render_page_images" in log
     assert "Internal Server Error" not in log
 
 
@@ -359,7 +359,7 @@ def test_publishing_only_queues_the_render_task(django_capture_on_commit_callbac
     )
     with django_capture_on_commit_callbacks(execute=True):
         page.save_revision().publish()
-    row = DBTaskResult.objects.get(task_path="home.images.render_page_images")
+    row = DBTaskResult.objects.get(task_path="core.images.render_page_images")
     assert row.args_kwargs == {"args": [page.pk], "kwargs": {}}
     result = default_task_backend.get_result(str(row.id))
     assert result.status == TaskResultStatus.READY
@@ -377,7 +377,7 @@ def test_a_queue_that_refuses_the_task_is_logged_and_skipped(
     monkeypatch.setattr(DBTaskResult.objects, "create", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         images.enqueue_page(12345)  # no exception: a warning, then nothing
-    assert "home.images.render_page_images(12345,) 未能入队，已跳过" in caplog.text
+    assert "core.images.render_page_images(12345,) 未能入队，已跳过" in caplog.text
     assert "OperationalError" in caplog.text
 
 
