@@ -48,7 +48,8 @@ run: demo
 	trap 'kill -TERM -$$worker 2>/dev/null; wait $$worker; trap - EXIT' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-# Production mode: gunicorn with portal/settings/production.py on whatever DATABASE_URL
+# Production mode: gunicorn (and the task worker beside it, as in `run`) with
+# portal/settings/production.py on whatever DATABASE_URL
 # and REDIS_URL say (SQLite and local memory when unset). SECRET_KEY comes from the
 # environment; a throwaway one is made up for a local try-out.
 # Plain HTTP on $(HOST): no Secure cookies and no redirect to HTTPS unless the
@@ -58,8 +59,10 @@ serve: migrate system-deps
 	$(SERVE_ENV) DJANGO_SETTINGS_MODULE=portal.settings.production SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
 		$(PY) manage.py collectstatic --noinput -v0
 	@echo "生产模式: http://$(HOST):$(PORT)/"
-	$(SERVE_ENV) SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
-		BIND=$(HOST):$(PORT) $(BIN)/gunicorn portal.wsgi:application -c portal/gunicorn.conf.py
+	@export SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')}; \
+	$(SERVE_ENV) DJANGO_SETTINGS_MODULE=portal.settings.production setsid $(PY) -m portal.worker & worker=$$!; \
+	trap 'kill -TERM -$$worker 2>/dev/null; wait $$worker; trap - EXIT' EXIT INT TERM; \
+	$(SERVE_ENV) BIND=$(HOST):$(PORT) $(BIN)/gunicorn portal.wsgi:application -c portal/gunicorn.conf.py
 
 # A large synthetic site served by gunicorn and measured with wrk (bench/run.py);
 # results go to bench/results/. BENCH_ARGS="--rebuild" starts the site over.
@@ -80,8 +83,12 @@ lint: $(INSTALLED)
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(PY) manage.py check
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(PY) manage.py makemigrations --check --dry-run
 
+# Two pytest-xdist workers (the machine's cores); a file's tests stay on one worker
+# (tests/conftest.py), which shares the demo built once for the run. TEST_WORKERS=0
+# runs in one process.
+TEST_WORKERS ?= 2
 test: $(INSTALLED) browser-deps node-deps lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The tests that read the demo or the clock, with the clock moved (libfaketime) to
 # 2026-12-05 23:30, 2027-02-05 09:00, 2027-07-15 12:00 and 2027-12-31 23:50
