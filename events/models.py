@@ -30,7 +30,7 @@ from home.models import (
     image_field,
 )
 
-from . import recurrence
+from . import privacy, recurrence
 from .lunar import Festival, next_festival_date
 from .recurrence import Repeat, WeekdaysField
 
@@ -759,23 +759,16 @@ class Registration(models.Model):
 
     @property
     def masked_phone(self) -> str:
-        from .registration import mask_phone
-
-        return mask_phone(self.phone) if self.phone else ""
+        return privacy.masked_phone(self.phone)
 
     @property
     def masked_name(self) -> str:
-        from .registration import mask_name
-
-        # Nothing left to mask once erased; "（****" would only puzzle staff.
-        return self.name if self.is_erased else mask_name(self.name)
+        return privacy.masked_name(self.name, self.phone)
 
     @property
     def is_erased(self) -> bool:
         """The resident's personal data was removed (by them, or on expiry)."""
-        from .registration import ERASED_NAME
-
-        return self.name == ERASED_NAME and not self.phone
+        return privacy.is_erased(self.name, self.phone)
 
     @property
     def is_active(self) -> bool:

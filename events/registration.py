@@ -38,6 +38,7 @@ from .models import (
     Registration,
     RegistrationStatus,
 )
+from .privacy import ERASED_NAME
 
 LOCK_TIMEOUT = 4  # seconds a sign-up waits for the occurrence's lock
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -66,7 +67,7 @@ class SignUpResult:
 
 
 # ---------------------------------------------------------------------------
-# Personal data helpers
+# Phone numbers and codes as typed
 # ---------------------------------------------------------------------------
 
 
@@ -85,21 +86,6 @@ def normalise_phone(raw: str) -> str:
     if not PHONE_RE.fullmatch(digits):
         raise SignUpError("请填写正确的 11 位手机号码，如 138 0000 1234。", "phone")
     return digits
-
-
-def mask_phone(phone: str) -> str:
-    """138****1234."""
-    if len(phone or "") != 11:
-        return "***"
-    return f"{phone[:3]}****{phone[-4:]}"
-
-
-def mask_name(name: str) -> str:
-    """张* / 欧阳** : the family name's first character only."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(len(name) - 1, 1)
 
 
 def new_code() -> str:
@@ -287,9 +273,6 @@ def _create(**fields) -> Registration:
             ).exists():
                 raise
     raise RuntimeError("could not generate a unique registration code")
-
-
-ERASED_NAME = "（已删除）"
 
 
 def cancel(

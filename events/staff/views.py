@@ -32,6 +32,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from .. import registration as service
 from ..forms import OPTIONAL_FIELDS
 from ..models import Registration, RegistrationStatus
+from ..privacy import display_name, display_phone
 from . import access, audit
 
 BUSY_MESSAGE = "系统繁忙，请稍后再试。"
@@ -46,14 +47,6 @@ local = audit.local
 def checkin_url(code: str = "") -> str:
     url = reverse(CHECKIN_URL_NAME)
     return f"{url}?{urlencode({'code': code})}" if code else url
-
-
-def display_name(registration: Registration, personal: bool) -> str:
-    return registration.name if personal else registration.masked_name
-
-
-def display_phone(registration: Registration, personal: bool) -> str:
-    return registration.phone if personal else registration.masked_phone
 
 
 def status_text(registration: Registration) -> str:

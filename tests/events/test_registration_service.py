@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from events import privacy
 from events import registration as service
 from events.models import EventIndexPage, Occurrence, Registration
 from tests.factories import ActivityPageFactory
@@ -64,9 +65,9 @@ def test_bad_phone_numbers_are_refused(raw):
 
 
 def test_masking():
-    assert service.mask_phone("13800001234") == "138****1234"
-    assert service.mask_name("王秀兰") == "王**"
-    assert service.mask_name("李") == "李*"
+    assert privacy.mask_phone("13800001234") == "138****1234"
+    assert privacy.mask_name("王秀兰") == "王**"
+    assert privacy.mask_name("李") == "李*"
 
 
 def test_confirmed_sign_up_gets_a_readable_code_and_a_long_token(index):
