@@ -17,6 +17,7 @@ from home.models import CommunityPage, SiteSettings, filter_query, int_or_none, 
 from portal import failure, pagecache
 
 from . import ical, limits
+from .errors import BusyError, SignupError, message
 from .forms import SignUpForm
 from .models import EVENT_KINDS, Occurrence, Registration
 from .occurrences import (
@@ -26,14 +27,7 @@ from .occurrences import (
     month_bounds,
     month_grid,
 )
-from .registration import (
-    SignUpError,
-    TryAgain,
-    cancel,
-    closed_reason,
-    sign_up,
-    waitlist_position,
-)
+from .registration import cancel, closed_reason, sign_up, waitlist_position
 
 SHOWN_OCCURRENCES = 12  # coming dates listed on a recurring activity's page
 
@@ -90,7 +84,7 @@ def event_page_context(page, request, form=None, with_form=False) -> dict:
     elif upcoming:
         reason = closed_reason(page, upcoming[0], now)
     elif page.registration_required:
-        reason = "报名已截止。"
+        reason = message("closed")
     else:
         reason = ""
     if with_form and form is None and open_occurrences:
@@ -157,12 +151,12 @@ def signup(page, request):
             household=data["household"],
             note=data["note"],
         )
-    except SignUpError as error:
+    except SignupError as error:
+        if isinstance(error, BusyError):  # nothing stored: the same form again
+            return render_signup(page, request, form, 503, retry=True)
         field = error.field if error.field in form.fields else None
         form.add_error(field, error.message)
         return render_signup(page, request, form, 409)
-    except TryAgain:
-        return render_signup(page, request, form, 503, retry=True)
     except DatabaseError as error:
         # Nothing was stored: the transaction rolled back, or its commit failed.
         # If the form cannot be drawn either (database gone), portal/failure.py
@@ -236,7 +230,9 @@ def registration_cancel(page, request, token):
         erase = request.POST.get("erase") == "1"
         try:
             cancel(registration.pk, erase=erase)
-        except TryAgain:
+        except SignupError as error:
+            if not isinstance(error, BusyError):
+                raise Http404(error.message) from error
             response = page.render(
                 request,
                 template="events/registration_cancel.html",

@@ -1,8 +1,8 @@
 """Admin views of the staff side of sign-ups.
 
 Nothing here writes a ``Registration`` field: 签到 and 取消报名 call
-``events.registration.check_in`` / ``cancel`` and show their refusals
-(``SignUpError``) and lock timeouts (``TryAgain``) as admin messages.
+``events.registration.check_in`` / ``cancel`` and show their refusals, lock
+timeouts included (``SignupError``, ``events/errors.py``), as admin messages.
 """
 
 import re
@@ -30,12 +30,12 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
 from .. import registration as service
+from ..errors import RegistrationNotFoundError, SignupError
 from ..forms import OPTIONAL_FIELDS
 from ..models import Registration, RegistrationStatus
 from ..privacy import display_name, display_phone
 from . import access, audit
 
-BUSY_MESSAGE = "系统繁忙，请稍后再试。"
 CHECKIN_URL_NAME = "events_checkin"
 INDEX_URL_NAME = "events_registrations:index"
 NOWRAP = "registration-nowrap"
@@ -73,7 +73,7 @@ def search_filter(query: str, personal: bool) -> Q:
         condition |= Q(name=text)
         try:
             condition |= Q(phone=service.normalise_phone(text))
-        except service.SignUpError:
+        except SignupError:
             pass
     return condition
 
@@ -90,19 +90,21 @@ def log_reveal(user, registration: Registration) -> None:
 # ---------------------------------------------------------------------------
 
 
+def refused(request, registration: Registration, error: SignupError) -> None:
+    """The service's refusal as an admin message (a sign-up gone meanwhile: 404)."""
+    if isinstance(error, RegistrationNotFoundError):
+        raise Http404(error.message) from error
+    messages.error(request, f"报名码 {registration.code}：{error.message}")
+
+
 def perform_check_in(request, registration: Registration) -> bool:
     """Check in through the service, log it, tell the user. True when the
     registration is (now or already) checked in."""
     personal = access.can_see_personal_data(request.user)
     try:
         checked, newly = service.check_in(registration.pk, user=request.user)
-    except Registration.DoesNotExist:
-        raise Http404 from None
-    except service.SignUpError as error:
-        messages.error(request, f"报名码 {registration.code}：{error.message}")
-        return False
-    except service.TryAgain:
-        messages.error(request, BUSY_MESSAGE)
+    except SignupError as error:
+        refused(request, registration, error)
         return False
     registration.checked_in_at = checked.checked_in_at
     registration.checked_in_by_id = checked.checked_in_by_id
@@ -132,13 +134,8 @@ def perform_cancel(request, registration: Registration) -> bool:
         return False
     try:
         promoted = service.cancel(registration.pk, user=request.user)
-    except Registration.DoesNotExist:
-        raise Http404 from None
-    except service.SignUpError as error:
-        messages.error(request, f"报名码 {registration.code}：{error.message}")
-        return False
-    except service.TryAgain:
-        messages.error(request, BUSY_MESSAGE)
+    except SignupError as error:
+        refused(request, registration, error)
         return False
     registration.refresh_from_db(fields=["status", "cancelled_at", "cancelled_by"])
     if registration.status != RegistrationStatus.CANCELLED:
