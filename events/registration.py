@@ -18,6 +18,11 @@ decides between 已报名 and 候补. The ``occurrence_never_oversold`` check co
 backs this up, and a partial unique constraint keeps one active sign-up per phone
 per occurrence.
 
+The service writes the audit log (站点历史) entries of what it changes — 取消报名,
+候补转正, 签到, a resident erasing their data — inside the same transaction, so
+an action that rolls back leaves none. A resident's own actions, and the
+promotions they trigger, are logged with no user and no personal data.
+
 Every refusal is a ``SignupError`` (``events/errors.py``) with a code and the
 Chinese message to show; a lock that cannot be had is its ``BusyError``, raised
 where the lock is taken (the view then shows the form again with the input kept).
@@ -54,6 +59,7 @@ from .models import (
     RegistrationStatus,
 )
 from .privacy import ERASED_NAME
+from .staff import audit
 
 try:  # the PostgreSQL driver's "could not obtain lock" (SQLSTATE 55P03)
     from psycopg.errors import LockNotAvailable
@@ -333,14 +339,19 @@ def cancel(
     promote waitlisted people in order while seats allow. Returns those promoted.
     With ``erase`` the resident's name, phone and notes are removed as well (the
     count stays). Cancelling an already cancelled sign-up changes nothing except
-    that it can still be erased. Raises RegistrationNotFoundError, BusyError."""
+    that it can still be erased. Writes the audit entries of the cancellation
+    and each promotion (with ``user``: None for the resident's own).
+    Raises RegistrationNotFoundError, BusyError."""
     now = now or timezone.now()
     with _transaction():
         registration = _lock_registration(registration_id)
         occurrence = registration.occurrence
-        if erase:
+        erased = erase and not registration.is_erased
+        if erased:
             erase_personal_data(registration)
         if not registration.is_active:
+            if erased:
+                audit.log_registration(registration, audit.ERASE, user)
             return []
         was_confirmed = registration.is_confirmed
         registration.status = RegistrationStatus.CANCELLED
@@ -352,7 +363,20 @@ def cancel(
                 taken=_confirmed_people(occurrence.pk)
             )
         pagecache.bump("seats")
-        return _promote(occurrence, now)
+        promoted = _promote(occurrence, now)
+        for other in promoted:
+            other.page = registration.page
+            audit.log_registration(
+                other, audit.PROMOTE, user, freed_by=registration.code
+            )
+        audit.log_registration(
+            registration,
+            audit.CANCEL if user is not None else audit.CANCEL_BY_RESIDENT,
+            user,
+            promoted=[other.code for other in promoted],
+            erased=erased,
+        )
+        return promoted
 
 
 def erase_personal_data(registration: Registration) -> None:
@@ -379,25 +403,30 @@ def _promote(occurrence: Occurrence, now) -> list[Registration]:
         registration.status = RegistrationStatus.CONFIRMED
         registration.promoted_at = now
         registration.save(update_fields=["status", "promoted_at"])
+        registration.occurrence = occurrence
         promoted.append(registration)
     return promoted
 
 
-def promote_waitlist(occurrence_id: int, *, now=None) -> list[Registration]:
-    """Fill seats freed by a larger capacity from the waitlist. Raises
-    BusyError."""
+def promote_waitlist(occurrence_id: int, *, user=None, now=None) -> list[Registration]:
+    """Fill seats freed by a larger capacity from the waitlist, with an audit
+    entry per promotion. Raises BusyError."""
     with _transaction():
         occurrence = _lock(occurrence_id)
         promoted = _promote(occurrence, now or timezone.now())
         if promoted:
             pagecache.bump("seats")
+            page = occurrence.page
+            for registration in promoted:
+                registration.page = page
+                audit.log_registration(registration, audit.PROMOTE, user)
         return promoted
 
 
 def check_in(registration_id: int, *, user, now=None) -> tuple[Registration, bool]:
     """Mark a confirmed sign-up as arrived. Returns (registration, newly checked
-    in). Raises CheckInRefusedError for a cancelled or waitlisted sign-up,
-    RegistrationNotFoundError, BusyError."""
+    in); a new check-in gets its audit entry. Raises CheckInRefusedError for a
+    cancelled or waitlisted sign-up, RegistrationNotFoundError, BusyError."""
     now = now or timezone.now()
     with _transaction():
         registration = _lock_registration(registration_id)  # a cancel may promote
@@ -410,6 +439,7 @@ def check_in(registration_id: int, *, user, now=None) -> tuple[Registration, boo
         registration.checked_in_at = now
         registration.checked_in_by = user
         registration.save(update_fields=["checked_in_at", "checked_in_by"])
+        audit.log_registration(registration, audit.CHECK_IN, user)
         return registration, True
 
 
@@ -510,8 +540,6 @@ def purge_personal_data(
     large first run never holds SQLite's write lock for long. Writes one audit
     log entry per run (none with ``dry_run``, which changes nothing).
     Raises ValueError when ``days`` is less than 1."""
-    from .staff import audit
-
     if days is not None and days < 1:
         raise ValueError("保留天数至少为 1 天。")
     now = now or timezone.now()

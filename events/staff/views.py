@@ -98,8 +98,8 @@ def refused(request, registration: Registration, error: SignupError) -> None:
 
 
 def perform_check_in(request, registration: Registration) -> bool:
-    """Check in through the service, log it, tell the user. True when the
-    registration is (now or already) checked in."""
+    """Check in through the service (which writes the audit entry), tell the
+    user. True when the registration is (now or already) checked in."""
     personal = access.can_see_personal_data(request.user)
     try:
         checked, newly = service.check_in(registration.pk, user=request.user)
@@ -110,7 +110,6 @@ def perform_check_in(request, registration: Registration) -> bool:
     registration.checked_in_by_id = checked.checked_in_by_id
     who = display_name(registration, personal)
     if newly:
-        audit.log_registration(registration, audit.CHECK_IN, request.user)
         messages.success(
             request,
             f"签到成功：{who}，{registration.party_size} 人（报名码 "
@@ -126,8 +125,8 @@ def perform_check_in(request, registration: Registration) -> bool:
 
 
 def perform_cancel(request, registration: Registration) -> bool:
-    """Cancel through the service (which promotes the waitlist), log it and the
-    promotions, tell the user."""
+    """Cancel through the service (which promotes the waitlist and writes the
+    audit entries of both), tell the user."""
     personal = access.can_see_personal_data(request.user)
     if not registration.is_active:
         messages.warning(request, f"报名码 {registration.code} 已经取消，无需再取消。")
@@ -146,13 +145,6 @@ def perform_cancel(request, registration: Registration) -> bool:
         messages.warning(request, f"报名码 {registration.code} 已经取消，无需再取消。")
         return False
     codes = [other.code for other in promoted]
-    audit.log_registration(registration, audit.CANCEL, request.user, promoted=codes)
-    for other in promoted:
-        other.page = registration.page
-        other.occurrence = registration.occurrence
-        audit.log_registration(
-            other, audit.PROMOTE, request.user, freed_by=registration.code
-        )
     message = (
         f"已取消报名：{display_name(registration, personal)}，"
         f"{registration.party_size} 人（报名码 {registration.code}）。"
