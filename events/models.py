@@ -136,8 +136,9 @@ class EventPageQuerySet(ListingQuerySet):
 class EventPage(RoutablePageMixin, BasePage):
     """Abstract base of every activity type: when, where, who, status, how often it
     repeats and how residents sign up. Saving a page with its content (publishing,
-    or creating it in code) rewrites its ``Occurrence`` rows; sign-ups, listings and
-    the calendar work on those. The public routes (sign-up, result, feeds) are in
+    or creating it in code) rewrites its ``Occurrence`` rows (a ``post_save``
+    receiver, ``events.occurrences.page_saved``); sign-ups, listings and the
+    calendar work on those. The public routes (sign-up, result, feeds) are in
     ``events/views.py``."""
 
     start = models.DateTimeField("开始时间")
@@ -384,12 +385,7 @@ class EventPage(RoutablePageMixin, BasePage):
                 )
                 self.ical_sequence = sequence + 1 if changed else sequence
         super().save(*args, **kwargs)
-        # A full save carries the page's content (publishing a revision, creating
-        # the page); saving a draft only touches a few bookkeeping fields.
-        if kwargs.get("update_fields") is None and self.live:
-            from .occurrences import sync_occurrences
-
-            sync_occurrences(self)
+        # The Occurrence rows follow in events.occurrences.page_saved (post_save).
 
     @property
     def excluded_date_list(self):

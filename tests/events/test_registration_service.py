@@ -335,6 +335,39 @@ def test_publishing_a_draft_only_changes_occurrences_on_publish(index):
     assert only_occurrence(page).start == original + timedelta(days=2)
 
 
+def test_occurrences_follow_the_page_through_a_post_save_receiver(index):
+    """Unpublished pages and drafts change nothing; a receiver, not
+    ``EventPage.save``, keeps the rows in step; fixtures (raw) are left alone."""
+    from django.db.models.signals import post_save
+
+    from events.models import ActivityPage
+    from events.occurrences import page_saved
+
+    page = make_activity(index, live=False)
+    assert not Occurrence.objects.filter(page_id=page.pk).exists()
+    page.save_revision().publish()
+    page = ActivityPage.objects.get(pk=page.pk)
+    assert page.live
+    original = only_occurrence(page).start
+
+    page.start += timedelta(days=1)
+    page.end += timedelta(days=1)
+    assert post_save.disconnect(
+        page_saved, sender=ActivityPage, dispatch_uid="events-occurrences-activity"
+    )
+    try:
+        page.save()
+        assert only_occurrence(page).start == original  # save() alone: no sync
+    finally:
+        post_save.connect(
+            page_saved, sender=ActivityPage, dispatch_uid="events-occurrences-activity"
+        )
+    post_save.send(ActivityPage, instance=page, created=False, raw=True)
+    assert only_occurrence(page).start == original
+    page.save()
+    assert only_occurrence(page).start == original + timedelta(days=1)
+
+
 def test_sequence_changes_with_time_place_or_status(index):
     page = make_activity(index)
     assert page.ical_sequence == 0
