@@ -83,6 +83,14 @@ class Lecturer(index.Indexed, models.Model):
 register_snippet(Lecturer)
 
 
+def _views():
+    """events/views.py, for the routes below. Imported on first use: it imports
+    these models, and Wagtail's views need the app registry ready."""
+    from . import views
+
+    return views
+
+
 class EventIndexPage(RoutablePageMixin, BasePage):
     """活动日历: upcoming activities grouped by day, filters by community and type,
     and past activities."""
@@ -102,28 +110,19 @@ class EventIndexPage(RoutablePageMixin, BasePage):
     class Meta:
         verbose_name = "活动日历"
 
-    def get_context(self, request, *args, **kwargs):
-        from .views import event_index_context
-
-        context = super().get_context(request, *args, **kwargs)
-        context.update(event_index_context(self, request, kwargs.get("month")))
-        return context
+    # The routes only hand the request to events/views.py.
 
     @path("")
     def upcoming(self, request):
-        return self.render(request)
+        return _views().event_index(self, request)
 
     @path("month/")
     def month(self, request):
-        from .views import month_view
-
-        return month_view(self, request)
+        return _views().month_view(self, request)
 
     @path("calendar.ics/")
     def ical(self, request):
-        from .views import index_feed
-
-        return index_feed(self, request)
+        return _views().index_feed(self, request)
 
 
 class EventPageQuerySet(ListingQuerySet):
@@ -436,54 +435,32 @@ class EventPage(RoutablePageMixin, BasePage):
     def local_start(self) -> datetime:
         return timezone.localtime(self.start)
 
-    def get_context(self, request, *args, **kwargs):
-        from .views import event_page_context
-
-        context = super().get_context(request, *args, **kwargs)
-        if kwargs.get("signup", True):  # not on a resident's result/cancel page
-            context.update(
-                event_page_context(
-                    self,
-                    request,
-                    kwargs.get("form"),
-                    with_form=kwargs.get("with_form", False),
-                )
-            )
-        return context
+    # The routes only hand the request to events/views.py, which builds each
+    # page's context itself.
 
     @path("")
     def detail(self, request):
-        return self.render(request)
+        return _views().event_detail(self, request)
 
     @path("signup/")
     def signup(self, request):
-        from .views import signup
-
-        return signup(self, request)
+        return _views().signup(self, request)
 
     @path("r/<str:token>/")
     def registration(self, request, token):
-        from .views import registration_result
-
-        return registration_result(self, request, token)
+        return _views().registration_result(self, request, token)
 
     @path("r/<str:token>/cancel/")
     def cancel_registration(self, request, token):
-        from .views import registration_cancel
-
-        return registration_cancel(self, request, token)
+        return _views().registration_cancel(self, request, token)
 
     @path("r/<str:token>/qr.svg/")
     def registration_qr(self, request, token):
-        from .views import registration_qr
-
-        return registration_qr(self, request, token)
+        return _views().registration_qr(self, request, token)
 
     @path("calendar.ics/")
     def ical(self, request):
-        from .views import event_feed
-
-        return event_feed(self, request)
+        return _views().event_feed(self, request)
 
 
 class ActivityPage(EventPage):

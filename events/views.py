@@ -1,7 +1,11 @@
 """Public views of the activity pages (routed by ``EventPage`` and
-``EventIndexPage`` in ``events/models.py``): the page context with its sign-up form,
-the sign-up POST, the resident's result and cancel pages, the check-in QR, the
-month view and the calendar feeds."""
+``EventIndexPage`` in ``events/models.py``, whose routes only call these): the
+activity page, its sign-up form and POST, the resident's result and cancel pages,
+the check-in QR, the index, the month view and the calendar feeds.
+
+Each view builds its own context and renders through the page's
+``render(request, template=…, context_overrides=…)``; the pages' ``get_context``
+is Wagtail's (page, request), so nothing calls back into this module."""
 
 from datetime import date, timedelta
 
@@ -102,6 +106,11 @@ def event_page_context(page, request, form=None, with_form=False) -> dict:
     }
 
 
+def event_detail(page, request):
+    """The activity page (its template by type): dates, seats, how to sign up."""
+    return page.render(request, context_overrides=event_page_context(page, request))
+
+
 SIGNUP_TEMPLATE = "events/event_signup_page.html"
 
 
@@ -109,9 +118,10 @@ def render_signup(page, request, form=None, status: int = 200, retry: bool = Fal
     response = page.render(
         request,
         template=SIGNUP_TEMPLATE,
-        context_overrides={"signup_retry": retry},
-        form=form,
-        with_form=True,
+        context_overrides={
+            **event_page_context(page, request, form, with_form=True),
+            "signup_retry": retry,
+        },
     )
     response.status_code = status
     if retry:
@@ -208,7 +218,6 @@ def registration_result(page, request, token):
     response = page.render(
         request,
         template="events/registration_result.html",
-        signup=False,
         context_overrides={
             "registration": registration,
             "occurrence": registration.occurrence,
@@ -236,7 +245,6 @@ def registration_cancel(page, request, token):
             response = page.render(
                 request,
                 template="events/registration_cancel.html",
-                signup=False,
                 context_overrides={"registration": registration, "retry": True},
             )
             response.status_code = 503
@@ -247,7 +255,6 @@ def registration_cancel(page, request, token):
     response = page.render(
         request,
         template="events/registration_cancel.html",
-        signup=False,
         context_overrides={
             "registration": registration,
             "occurrence": registration.occurrence,
@@ -313,7 +320,13 @@ def filter_choices(request, filters) -> dict:
     }
 
 
+def event_index(index, request):
+    """活动日历: upcoming (or ``?when=past``) activities by day, filtered."""
+    return index.render(request, context_overrides=event_index_context(index, request))
+
+
 def event_index_context(index, request, month=None) -> dict:
+    """Filters and feed links of the index; with no ``month``, the list too."""
     pagecache.depends_on(request, "seats")
     filters = index_filters(request)
     context = filter_choices(request, filters)
@@ -374,6 +387,7 @@ def month_view(index, request):
         request,
         template="events/event_month_page.html",
         context_overrides={
+            **event_index_context(index, request, month=month),
             "month": month,
             "weeks": month_grid(month, items),
             "days": group_by_day(items),
@@ -381,7 +395,6 @@ def month_view(index, request):
             "next_month": following,
             "today": timezone.localdate(),
         },
-        month=month,
     )
 
 
