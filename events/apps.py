@@ -6,3 +6,8 @@ class EventsConfig(AppConfig):
 
     name = "events"
     verbose_name = "活动"
+
+    def ready(self):
+        from .occurrences import connect_signals
+
+        connect_signals()

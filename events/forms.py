@@ -4,7 +4,8 @@
 from django import forms
 from django.utils.dateformat import format as date_format
 
-from .registration import SignUpError, normalise_phone
+from .errors import SignupError
+from .registration import normalise_phone
 
 # Asked only when the activity's editor turned them on (EventPage.ask_*).
 OPTIONAL_FIELDS = ("household", "note")
@@ -97,7 +98,7 @@ class SignUpForm(forms.Form):
     def clean_phone(self):
         try:
             return normalise_phone(self.cleaned_data["phone"])
-        except SignUpError as error:
+        except SignupError as error:
             raise forms.ValidationError(error.message) from None
 
     def clean(self):

@@ -28,7 +28,8 @@ from django_ratelimit.core import get_usage
 from portal.client_ip import client_ip
 from portal.security import is_admin_path
 
-from .registration import SignUpError, normalise_phone
+from .errors import SignupError
+from .registration import normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def phone_key(group, request) -> str | None:
     form refuses it anyway, and it cannot hold a sign-up)."""
     try:
         return normalise_phone(request.POST.get("phone", ""))
-    except SignUpError:
+    except SignupError:
         return None
 
 

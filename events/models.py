@@ -25,7 +25,7 @@ from core.blocks import BodyBlock
 from core.models import BasePage, ListingQuerySet, image_field
 from home.models import CommunityPage, community_field
 
-from . import recurrence
+from . import privacy, recurrence
 from .lunar import Festival, next_festival_date
 from .recurrence import Repeat, WeekdaysField
 
@@ -78,6 +78,14 @@ class Lecturer(index.Indexed, models.Model):
 register_snippet(Lecturer)
 
 
+def _views():
+    """events/views.py, for the routes below. Imported on first use: it imports
+    these models, and Wagtail's views need the app registry ready."""
+    from . import views
+
+    return views
+
+
 class EventIndexPage(RoutablePageMixin, BasePage):
     """活动日历: upcoming activities grouped by day, filters by community and type,
     and past activities."""
@@ -97,28 +105,19 @@ class EventIndexPage(RoutablePageMixin, BasePage):
     class Meta:
         verbose_name = "活动日历"
 
-    def get_context(self, request, *args, **kwargs):
-        from .views import event_index_context
-
-        context = super().get_context(request, *args, **kwargs)
-        context.update(event_index_context(self, request, kwargs.get("month")))
-        return context
+    # The routes only hand the request to events/views.py.
 
     @path("")
     def upcoming(self, request):
-        return self.render(request)
+        return _views().event_index(self, request)
 
     @path("month/")
     def month(self, request):
-        from .views import month_view
-
-        return month_view(self, request)
+        return _views().month_view(self, request)
 
     @path("calendar.ics/")
     def ical(self, request):
-        from .views import index_feed
-
-        return index_feed(self, request)
+        return _views().index_feed(self, request)
 
 
 class EventPageQuerySet(ListingQuerySet):
@@ -131,8 +130,9 @@ class EventPageQuerySet(ListingQuerySet):
 class EventPage(RoutablePageMixin, BasePage):
     """Abstract base of every activity type: when, where, who, status, how often it
     repeats and how residents sign up. Saving a page with its content (publishing,
-    or creating it in code) rewrites its ``Occurrence`` rows; sign-ups, listings and
-    the calendar work on those. The public routes (sign-up, result, feeds) are in
+    or creating it in code) rewrites its ``Occurrence`` rows (a ``post_save``
+    receiver, ``events.occurrences.page_saved``); sign-ups, listings and the
+    calendar work on those. The public routes (sign-up, result, feeds) are in
     ``events/views.py``."""
 
     start = models.DateTimeField("开始时间")
@@ -379,12 +379,7 @@ class EventPage(RoutablePageMixin, BasePage):
                 )
                 self.ical_sequence = sequence + 1 if changed else sequence
         super().save(*args, **kwargs)
-        # A full save carries the page's content (publishing a revision, creating
-        # the page); saving a draft only touches a few bookkeeping fields.
-        if kwargs.get("update_fields") is None and self.live:
-            from .occurrences import sync_occurrences
-
-            sync_occurrences(self)
+        # The Occurrence rows follow in events.occurrences.page_saved (post_save).
 
     @property
     def excluded_date_list(self):
@@ -435,54 +430,32 @@ class EventPage(RoutablePageMixin, BasePage):
     def local_start(self) -> datetime:
         return timezone.localtime(self.start)
 
-    def get_context(self, request, *args, **kwargs):
-        from .views import event_page_context
-
-        context = super().get_context(request, *args, **kwargs)
-        if kwargs.get("signup", True):  # not on a resident's result/cancel page
-            context.update(
-                event_page_context(
-                    self,
-                    request,
-                    kwargs.get("form"),
-                    with_form=kwargs.get("with_form", False),
-                )
-            )
-        return context
+    # The routes only hand the request to events/views.py, which builds each
+    # page's context itself.
 
     @path("")
     def detail(self, request):
-        return self.render(request)
+        return _views().event_detail(self, request)
 
     @path("signup/")
     def signup(self, request):
-        from .views import signup
-
-        return signup(self, request)
+        return _views().signup(self, request)
 
     @path("r/<str:token>/")
     def registration(self, request, token):
-        from .views import registration_result
-
-        return registration_result(self, request, token)
+        return _views().registration_result(self, request, token)
 
     @path("r/<str:token>/cancel/")
     def cancel_registration(self, request, token):
-        from .views import registration_cancel
-
-        return registration_cancel(self, request, token)
+        return _views().registration_cancel(self, request, token)
 
     @path("r/<str:token>/qr.svg/")
     def registration_qr(self, request, token):
-        from .views import registration_qr
-
-        return registration_qr(self, request, token)
+        return _views().registration_qr(self, request, token)
 
     @path("calendar.ics/")
     def ical(self, request):
-        from .views import event_feed
-
-        return event_feed(self, request)
+        return _views().event_feed(self, request)
 
 
 class ActivityPage(EventPage):
@@ -754,23 +727,16 @@ class Registration(models.Model):
 
     @property
     def masked_phone(self) -> str:
-        from .registration import mask_phone
-
-        return mask_phone(self.phone) if self.phone else ""
+        return privacy.masked_phone(self.phone)
 
     @property
     def masked_name(self) -> str:
-        from .registration import mask_name
-
-        # Nothing left to mask once erased; "（****" would only puzzle staff.
-        return self.name if self.is_erased else mask_name(self.name)
+        return privacy.masked_name(self.name, self.phone)
 
     @property
     def is_erased(self) -> bool:
         """The resident's personal data was removed (by them, or on expiry)."""
-        from .registration import ERASED_NAME
-
-        return self.name == ERASED_NAME and not self.phone
+        return privacy.is_erased(self.name, self.phone)
 
     @property
     def is_active(self) -> bool:

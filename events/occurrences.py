@@ -19,6 +19,27 @@ from core.models import private_q
 from .models import ACTIVE_STATUSES, EVENT_MODELS, Occurrence, Registration
 
 
+def page_saved(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+    """``post_save`` of the activity page types (connected in ``EventsConfig.ready``):
+    a full save carries the page's content — publishing a revision (Wagtail saves
+    the page, then sends ``page_published``), creating or copying the page, or
+    code that saves a live page — and rewrites its rows. Saving a draft only
+    touches a few bookkeeping fields (``update_fields``), and an unpublished page
+    changes nothing until it is published. Fixtures (``raw``) bring their rows."""
+    if raw or update_fields is not None or not instance.live:
+        return
+    sync_occurrences(instance)
+
+
+def connect_signals() -> None:
+    from django.db.models.signals import post_save
+
+    for model in EVENT_MODELS:
+        post_save.connect(
+            page_saved, sender=model, dispatch_uid=f"events-occurrences-{model.kind}"
+        )
+
+
 @transaction.atomic
 def sync_occurrences(page) -> None:
     """Make the page's Occurrence rows match its schedule.

@@ -16,12 +16,22 @@ Holding the lock, the service re-counts the confirmed people from the registrati
 counter with a conditional ``UPDATE … WHERE taken + n <= capacity`` whose row count
 decides between 已报名 and 候补. The ``occurrence_never_oversold`` check constraint
 backs this up, and a partial unique constraint keeps one active sign-up per phone
-per occurrence. A lock that cannot be had raises ``TryAgain``; the view then shows
-the form again with the input kept.
+per occurrence.
+
+The service writes the audit log (站点历史) entries of what it changes — 取消报名,
+候补转正, 签到, a resident erasing their data — inside the same transaction, so
+an action that rolls back leaves none. A resident's own actions, and the
+promotions they trigger, are logged with no user and no personal data.
+
+Every refusal is a ``SignupError`` (``events/errors.py``) with a code and the
+Chinese message to show; a lock that cannot be had is its ``BusyError``, raised
+where the lock is taken (the view then shows the form again with the input kept).
 """
 
 import re
 import secrets
+import sqlite3
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,31 +42,35 @@ from django.utils import timezone
 
 from portal import pagecache
 
+from .errors import (
+    AlreadySignedUpError,
+    BusyError,
+    CheckInRefusedError,
+    EventFullError,
+    InvalidSignupError,
+    RegistrationNotFoundError,
+    SignupClosedError,
+    SignupError,  # noqa: F401 - callers may catch registration.SignupError
+)
 from .models import (
     ACTIVE_STATUSES,
     Occurrence,
     Registration,
     RegistrationStatus,
 )
+from .privacy import ERASED_NAME
+from .staff import audit
+
+try:  # the PostgreSQL driver's "could not obtain lock" (SQLSTATE 55P03)
+    from psycopg.errors import LockNotAvailable
+except ImportError:  # pragma: no cover - psycopg is a dependency
+    LockNotAvailable = None
 
 LOCK_TIMEOUT = 4  # seconds a sign-up waits for the occurrence's lock
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 CODE_LENGTH = 6
 PHONE_RE = re.compile(r"1[3-9]\d{9}")
-
-
-class SignUpError(Exception):
-    """A sign-up or cancellation refused for a reason the resident can act on.
-    ``message`` is shown as is; ``field`` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class TryAgain(Exception):
-    """The occurrence's lock could not be had in time; nothing was stored."""
+SQLITE_LOCK_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 @dataclass
@@ -66,13 +80,13 @@ class SignUpResult:
 
 
 # ---------------------------------------------------------------------------
-# Personal data helpers
+# Phone numbers and codes as typed
 # ---------------------------------------------------------------------------
 
 
 def normalise_phone(raw: str) -> str:
     """A mainland mobile number as 11 digits. Spaces, dashes, dots, brackets and a
-    +86 / 0086 / 86 prefix are tolerated. Raises SignUpError otherwise."""
+    +86 / 0086 / 86 prefix are tolerated. Raises InvalidSignupError otherwise."""
     text = (raw or "").strip()
     text = text.translate(str.maketrans("０１２３４５６７８９＋", "0123456789+"))
     digits = re.sub(r"[\s\-–—.()（）]", "", text)
@@ -83,23 +97,8 @@ def normalise_phone(raw: str) -> str:
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     if not PHONE_RE.fullmatch(digits):
-        raise SignUpError("请填写正确的 11 位手机号码，如 138 0000 1234。", "phone")
+        raise InvalidSignupError("phone_invalid")
     return digits
-
-
-def mask_phone(phone: str) -> str:
-    """138****1234."""
-    if len(phone or "") != 11:
-        return "***"
-    return f"{phone[:3]}****{phone[-4:]}"
-
-
-def mask_name(name: str) -> str:
-    """张* / 欧阳** : the family name's first character only."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(len(name) - 1, 1)
 
 
 def new_code() -> str:
@@ -116,21 +115,67 @@ def normalise_code(raw: str) -> str:
 # ---------------------------------------------------------------------------
 
 
+def _lock_not_available(error: OperationalError) -> bool:
+    """The driver said the lock could not be had: PostgreSQL's LockNotAvailable
+    (``lock_timeout`` ran out), SQLite's SQLITE_BUSY / SQLITE_LOCKED (the busy
+    timeout ran out). Decided by the driver's error type and code, never by the
+    text; anything else (a lost connection, a full disk) is not a lock."""
+    cause = error.__cause__
+    if LockNotAvailable is not None and isinstance(cause, LockNotAvailable):
+        return True
+    if isinstance(cause, sqlite3.OperationalError):
+        code = getattr(cause, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in SQLITE_LOCK_CODES
+    return False
+
+
+@contextmanager
+def _transaction():
+    """The service's transaction. On SQLite its ``BEGIN IMMEDIATE`` is where the
+    write lock is taken: not had within the busy timeout, it is a BusyError."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(transaction.atomic())
+        except OperationalError as error:
+            if _lock_not_available(error):
+                raise BusyError() from error
+            raise
+        yield
+
+
 def _lock(occurrence_id: int) -> Occurrence:
-    """Lock and return the occurrence; call inside ``transaction.atomic``."""
+    """Lock and return the occurrence; call inside ``_transaction``. Raises
+    BusyError when PostgreSQL's ``lock_timeout`` runs out (the transaction is
+    then rolled back by the caller's ``with``), Occurrence.DoesNotExist."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT * 1000)}ms'")
-    return Occurrence.objects.select_for_update().get(pk=occurrence_id)
+    try:
+        return Occurrence.objects.select_for_update().get(pk=occurrence_id)
+    except OperationalError as error:
+        if _lock_not_available(error):
+            raise BusyError() from error
+        raise
 
 
-def _is_lock_timeout(error: OperationalError) -> bool:
-    text = str(error).lower()
-    return (
-        "locked" in text  # SQLite: database is locked
-        or "lock timeout" in text  # PostgreSQL: canceling statement due to lock timeout
-        or getattr(getattr(error, "__cause__", None), "sqlstate", "") == "55P03"
+def _lock_registration(registration_id: int) -> Registration:
+    """Lock the sign-up's occurrence and return the sign-up as it is now; call
+    inside ``_transaction``. Raises RegistrationNotFoundError, BusyError."""
+    occurrence_id = (
+        Registration.objects.filter(pk=registration_id)
+        .values_list("occurrence_id", flat=True)
+        .first()
     )
+    if occurrence_id is None:
+        raise RegistrationNotFoundError()
+    occurrence = _lock(occurrence_id)
+    registration = (
+        Registration.objects.select_related("page").filter(pk=registration_id).first()
+    )
+    if registration is None:  # deleted while we waited for the lock
+        raise RegistrationNotFoundError()
+    registration.occurrence = occurrence
+    return registration
 
 
 def _confirmed_people(occurrence_id: int) -> int:
@@ -159,26 +204,33 @@ def _claim(occurrence: Occurrence, people: int) -> bool:
 # ---------------------------------------------------------------------------
 
 
-def closed_reason(page, occurrence: Occurrence, now=None) -> str:
-    """Why this occurrence takes no sign-ups now ("" when it does)."""
+def closed_error(page, occurrence: Occurrence, now=None) -> SignupClosedError | None:
+    """Why this occurrence takes no sign-ups now, as the error ``sign_up`` would
+    raise (None when it does take them)."""
     now = now or timezone.now()
     if not page.registration_required:
-        return "本活动无需报名，直接到场参加即可。"
+        return SignupClosedError("no_signup_needed")
     if not page.live:
-        return "活动页面已下线，不能报名。"
+        return SignupClosedError("page_offline")
     if page.status == "cancelled":
-        return "活动已取消，不能报名。"
+        return SignupClosedError("event_cancelled")
     if occurrence.cancelled:
-        return "这一场已取消，不能报名。"
+        return SignupClosedError("occurrence_cancelled")
     if occurrence.page_id != page.pk:
-        return "报名的场次不属于本活动。"
+        return SignupClosedError("occurrence_elsewhere")
     if page.registration_opens and now < page.registration_opens:
         opens = timezone.localtime(page.registration_opens)
-        return f"报名将于 {opens:%-m月%-d日 %H:%M} 开始。"
+        return SignupClosedError("not_open_yet", opens=opens)
     closes = page.registration_closes or occurrence.start
     if now >= min(closes, occurrence.start):
-        return "报名已截止。"
-    return ""
+        return SignupClosedError("closed")
+    return None
+
+
+def closed_reason(page, occurrence: Occurrence, now=None) -> str:
+    """Why this occurrence takes no sign-ups now ("" when it does)."""
+    error = closed_error(page, occurrence, now)
+    return error.message if error else ""
 
 
 # ---------------------------------------------------------------------------
@@ -199,7 +251,8 @@ def sign_up(
 ) -> SignUpResult:
     """Sign a resident up for one occurrence: 已报名 while seats last, then 候补 if
     the activity keeps a waitlist. Resubmitting the same name and phone returns the
-    existing sign-up. Raises SignUpError (nothing stored) or TryAgain.
+    existing sign-up. Raises SignupError (nothing stored): InvalidSignupError,
+    SignupClosedError, AlreadySignedUpError, EventFullError, BusyError.
     ``now`` (default: the time) decides whether sign-up is open; the stored time,
     which orders the waitlist, is taken once the lock is held, so waitlist order
     is the order places were decided in."""
@@ -207,67 +260,57 @@ def sign_up(
     now = now or timezone.now()
     name = " ".join((name or "").split())
     if not name:
-        raise SignUpError("请填写姓名。", "name")
+        raise InvalidSignupError("name_missing")
     if len(name) > 30:
-        raise SignUpError("姓名最多 30 个字。", "name")
+        raise InvalidSignupError("name_too_long")
     phone = normalise_phone(phone)
     if not isinstance(party_size, int) or party_size < 1:
-        raise SignUpError("人数至少为 1。", "party_size")
+        raise InvalidSignupError("party_size_too_small")
     if party_size > page.max_party_size:
-        raise SignUpError(
-            f"每份报名最多 {page.max_party_size} 人，人多请分开报名。", "party_size"
+        raise InvalidSignupError(
+            "party_size_too_large", max_party_size=page.max_party_size
         )
     # Only what the activity asks for is stored (PIPL minimisation), whoever calls.
     household = (household or "").strip()[:60] if page.ask_household else ""
     note = (note or "").strip()[:200] if page.ask_note else ""
 
-    try:
-        with transaction.atomic():
-            try:
-                occurrence = _lock(occurrence_id)
-            except Occurrence.DoesNotExist:
-                raise SignUpError("请选择要报名的场次。", "occurrence") from None
-            reason = closed_reason(page, occurrence, now)
-            if reason:
-                raise SignUpError(reason)
-            existing = Registration.objects.filter(
-                occurrence=occurrence, phone=phone, status__in=ACTIVE_STATUSES
-            ).first()
-            if existing is not None:
-                if existing.name == name:
-                    return SignUpResult(existing, created=False)
-                raise SignUpError(
-                    "这个手机号已经报名了这一场。如需更改，请先用报名结果页上的"
-                    "链接取消原报名。",
-                    "phone",
-                )
-            if _claim(occurrence, party_size):
-                status = RegistrationStatus.CONFIRMED
-            elif page.waitlist_enabled:
-                status = RegistrationStatus.WAITLISTED
-            else:
-                left = occurrence.capacity - _confirmed_people(occurrence.pk)
-                raise SignUpError(
-                    f"名额已满（剩余 {max(left, 0)} 个名额），本活动不设候补。",
-                    "party_size" if left > 0 else None,
-                )
-            registration = _create(
-                page_id=page.pk,
-                occurrence=occurrence,
-                name=name,
-                phone=phone,
-                party_size=party_size,
-                household=household,
-                note=note,
-                status=status,
-                created_at=clock or timezone.now(),
-                consented_at=now,
+    with _transaction():
+        try:
+            occurrence = _lock(occurrence_id)
+        except Occurrence.DoesNotExist:
+            raise InvalidSignupError("occurrence_missing") from None
+        closed = closed_error(page, occurrence, now)
+        if closed is not None:
+            raise closed
+        existing = Registration.objects.filter(
+            occurrence=occurrence, phone=phone, status__in=ACTIVE_STATUSES
+        ).first()
+        if existing is not None:
+            if existing.name == name:
+                return SignUpResult(existing, created=False)
+            raise AlreadySignedUpError()
+        if _claim(occurrence, party_size):
+            status = RegistrationStatus.CONFIRMED
+        elif page.waitlist_enabled:
+            status = RegistrationStatus.WAITLISTED
+        else:
+            left = occurrence.capacity - _confirmed_people(occurrence.pk)
+            raise EventFullError(
+                field="party_size" if left > 0 else None, left=max(left, 0)
             )
-            pagecache.bump("seats")
-    except OperationalError as error:
-        if _is_lock_timeout(error):
-            raise TryAgain() from error
-        raise
+        registration = _create(
+            page_id=page.pk,
+            occurrence=occurrence,
+            name=name,
+            phone=phone,
+            party_size=party_size,
+            household=household,
+            note=note,
+            status=status,
+            created_at=clock or timezone.now(),
+            consented_at=now,
+        )
+        pagecache.bump("seats")
     return SignUpResult(registration, created=True)
 
 
@@ -289,9 +332,6 @@ def _create(**fields) -> Registration:
     raise RuntimeError("could not generate a unique registration code")
 
 
-ERASED_NAME = "（已删除）"
-
-
 def cancel(
     registration_id: int, *, user=None, erase: bool = False, now=None
 ) -> list[Registration]:
@@ -299,32 +339,44 @@ def cancel(
     promote waitlisted people in order while seats allow. Returns those promoted.
     With ``erase`` the resident's name, phone and notes are removed as well (the
     count stays). Cancelling an already cancelled sign-up changes nothing except
-    that it can still be erased."""
+    that it can still be erased. Writes the audit entries of the cancellation
+    and each promotion (with ``user``: None for the resident's own).
+    Raises RegistrationNotFoundError, BusyError."""
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            registration = Registration.objects.get(pk=registration_id)
-            occurrence = _lock(registration.occurrence_id)
-            registration.refresh_from_db()
-            if erase:
-                erase_personal_data(registration)
-            if not registration.is_active:
-                return []
-            was_confirmed = registration.is_confirmed
-            registration.status = RegistrationStatus.CANCELLED
-            registration.cancelled_at = now
-            registration.cancelled_by = user
-            registration.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-            if was_confirmed:
-                Occurrence.objects.filter(pk=occurrence.pk).update(
-                    taken=_confirmed_people(occurrence.pk)
-                )
-            pagecache.bump("seats")
-            return _promote(occurrence, now)
-    except OperationalError as error:
-        if _is_lock_timeout(error):
-            raise TryAgain() from error
-        raise
+    with _transaction():
+        registration = _lock_registration(registration_id)
+        occurrence = registration.occurrence
+        erased = erase and not registration.is_erased
+        if erased:
+            erase_personal_data(registration)
+        if not registration.is_active:
+            if erased:
+                audit.log_registration(registration, audit.ERASE, user)
+            return []
+        was_confirmed = registration.is_confirmed
+        registration.status = RegistrationStatus.CANCELLED
+        registration.cancelled_at = now
+        registration.cancelled_by = user
+        registration.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        if was_confirmed:
+            Occurrence.objects.filter(pk=occurrence.pk).update(
+                taken=_confirmed_people(occurrence.pk)
+            )
+        pagecache.bump("seats")
+        promoted = _promote(occurrence, now)
+        for other in promoted:
+            other.page = registration.page
+            audit.log_registration(
+                other, audit.PROMOTE, user, freed_by=registration.code
+            )
+        audit.log_registration(
+            registration,
+            audit.CANCEL if user is not None else audit.CANCEL_BY_RESIDENT,
+            user,
+            promoted=[other.code for other in promoted],
+            erased=erased,
+        )
+        return promoted
 
 
 def erase_personal_data(registration: Registration) -> None:
@@ -351,43 +403,44 @@ def _promote(occurrence: Occurrence, now) -> list[Registration]:
         registration.status = RegistrationStatus.CONFIRMED
         registration.promoted_at = now
         registration.save(update_fields=["status", "promoted_at"])
+        registration.occurrence = occurrence
         promoted.append(registration)
     return promoted
 
 
-def promote_waitlist(occurrence_id: int, *, now=None) -> list[Registration]:
-    """Fill seats freed by a larger capacity from the waitlist."""
-    with transaction.atomic():
+def promote_waitlist(occurrence_id: int, *, user=None, now=None) -> list[Registration]:
+    """Fill seats freed by a larger capacity from the waitlist, with an audit
+    entry per promotion. Raises BusyError."""
+    with _transaction():
         occurrence = _lock(occurrence_id)
         promoted = _promote(occurrence, now or timezone.now())
         if promoted:
             pagecache.bump("seats")
+            page = occurrence.page
+            for registration in promoted:
+                registration.page = page
+                audit.log_registration(registration, audit.PROMOTE, user)
         return promoted
 
 
 def check_in(registration_id: int, *, user, now=None) -> tuple[Registration, bool]:
     """Mark a confirmed sign-up as arrived. Returns (registration, newly checked
-    in). Raises SignUpError for a cancelled or waitlisted sign-up."""
+    in); a new check-in gets its audit entry. Raises CheckInRefusedError for a
+    cancelled or waitlisted sign-up, RegistrationNotFoundError, BusyError."""
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            registration = Registration.objects.get(pk=registration_id)
-            _lock(registration.occurrence_id)  # a cancel may be promoting
-            registration.refresh_from_db()
-            if registration.status == RegistrationStatus.CANCELLED:
-                raise SignUpError("这份报名已取消，不能签到。")
-            if registration.status == RegistrationStatus.WAITLISTED:
-                raise SignUpError("这份报名还在候补中，没有确认名额，不能签到。")
-            if registration.checked_in_at:
-                return registration, False
-            registration.checked_in_at = now
-            registration.checked_in_by = user
-            registration.save(update_fields=["checked_in_at", "checked_in_by"])
-            return registration, True
-    except OperationalError as error:
-        if _is_lock_timeout(error):
-            raise TryAgain() from error
-        raise
+    with _transaction():
+        registration = _lock_registration(registration_id)  # a cancel may promote
+        if registration.status == RegistrationStatus.CANCELLED:
+            raise CheckInRefusedError("checkin_cancelled")
+        if registration.status == RegistrationStatus.WAITLISTED:
+            raise CheckInRefusedError("checkin_waitlisted")
+        if registration.checked_in_at:
+            return registration, False
+        registration.checked_in_at = now
+        registration.checked_in_by = user
+        registration.save(update_fields=["checked_in_at", "checked_in_by"])
+        audit.log_registration(registration, audit.CHECK_IN, user)
+        return registration, True
 
 
 def waitlist_position(registration: Registration) -> int | None:
@@ -487,8 +540,6 @@ def purge_personal_data(
     large first run never holds SQLite's write lock for long. Writes one audit
     log entry per run (none with ``dry_run``, which changes nothing).
     Raises ValueError when ``days`` is less than 1."""
-    from .staff import audit
-
     if days is not None and days < 1:
         raise ValueError("保留天数至少为 1 天。")
     now = now or timezone.now()

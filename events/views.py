@@ -1,7 +1,11 @@
 """Public views of the activity pages (routed by ``EventPage`` and
-``EventIndexPage`` in ``events/models.py``): the page context with its sign-up form,
-the sign-up POST, the resident's result and cancel pages, the check-in QR, the
-month view and the calendar feeds."""
+``EventIndexPage`` in ``events/models.py``, whose routes only call these): the
+activity page, its sign-up form and POST, the resident's result and cancel pages,
+the check-in QR, the index, the month view and the calendar feeds.
+
+Each view builds its own context and renders through the page's
+``render(request, template=…, context_overrides=…)``; the pages' ``get_context``
+is Wagtail's (page, request), so nothing calls back into this module."""
 
 from datetime import date, timedelta
 
@@ -18,6 +22,7 @@ from home.models import CommunityPage, SiteSettings
 from portal import failure, pagecache
 
 from . import ical, limits
+from .errors import BusyError, SignupError, message
 from .forms import SignUpForm
 from .models import EVENT_KINDS, Occurrence, Registration
 from .occurrences import (
@@ -27,14 +32,7 @@ from .occurrences import (
     month_bounds,
     month_grid,
 )
-from .registration import (
-    SignUpError,
-    TryAgain,
-    cancel,
-    closed_reason,
-    sign_up,
-    waitlist_position,
-)
+from .registration import cancel, closed_reason, sign_up, waitlist_position
 
 SHOWN_OCCURRENCES = 12  # coming dates listed on a recurring activity's page
 
@@ -91,7 +89,7 @@ def event_page_context(page, request, form=None, with_form=False) -> dict:
     elif upcoming:
         reason = closed_reason(page, upcoming[0], now)
     elif page.registration_required:
-        reason = "报名已截止。"
+        reason = message("closed")
     else:
         reason = ""
     if with_form and form is None and open_occurrences:
@@ -109,6 +107,11 @@ def event_page_context(page, request, form=None, with_form=False) -> dict:
     }
 
 
+def event_detail(page, request):
+    """The activity page (its template by type): dates, seats, how to sign up."""
+    return page.render(request, context_overrides=event_page_context(page, request))
+
+
 SIGNUP_TEMPLATE = "events/event_signup_page.html"
 
 
@@ -116,9 +119,10 @@ def render_signup(page, request, form=None, status: int = 200, retry: bool = Fal
     response = page.render(
         request,
         template=SIGNUP_TEMPLATE,
-        context_overrides={"signup_retry": retry},
-        form=form,
-        with_form=True,
+        context_overrides={
+            **event_page_context(page, request, form, with_form=True),
+            "signup_retry": retry,
+        },
     )
     response.status_code = status
     if retry:
@@ -158,12 +162,12 @@ def signup(page, request):
             household=data["household"],
             note=data["note"],
         )
-    except SignUpError as error:
+    except SignupError as error:
+        if isinstance(error, BusyError):  # nothing stored: the same form again
+            return render_signup(page, request, form, 503, retry=True)
         field = error.field if error.field in form.fields else None
         form.add_error(field, error.message)
         return render_signup(page, request, form, 409)
-    except TryAgain:
-        return render_signup(page, request, form, 503, retry=True)
     except DatabaseError as error:
         # Nothing was stored: the transaction rolled back, or its commit failed.
         # If the form cannot be drawn either (database gone), portal/failure.py
@@ -215,7 +219,6 @@ def registration_result(page, request, token):
     response = page.render(
         request,
         template="events/registration_result.html",
-        signup=False,
         context_overrides={
             "registration": registration,
             "occurrence": registration.occurrence,
@@ -237,11 +240,12 @@ def registration_cancel(page, request, token):
         erase = request.POST.get("erase") == "1"
         try:
             cancel(registration.pk, erase=erase)
-        except TryAgain:
+        except SignupError as error:
+            if not isinstance(error, BusyError):
+                raise Http404(error.message) from error
             response = page.render(
                 request,
                 template="events/registration_cancel.html",
-                signup=False,
                 context_overrides={"registration": registration, "retry": True},
             )
             response.status_code = 503
@@ -252,7 +256,6 @@ def registration_cancel(page, request, token):
     response = page.render(
         request,
         template="events/registration_cancel.html",
-        signup=False,
         context_overrides={
             "registration": registration,
             "occurrence": registration.occurrence,
@@ -318,7 +321,13 @@ def filter_choices(request, filters) -> dict:
     }
 
 
+def event_index(index, request):
+    """活动日历: upcoming (or ``?when=past``) activities by day, filtered."""
+    return index.render(request, context_overrides=event_index_context(index, request))
+
+
 def event_index_context(index, request, month=None) -> dict:
+    """Filters and feed links of the index; with no ``month``, the list too."""
     pagecache.depends_on(request, "seats")
     filters = index_filters(request)
     context = filter_choices(request, filters)
@@ -379,6 +388,7 @@ def month_view(index, request):
         request,
         template="events/event_month_page.html",
         context_overrides={
+            **event_index_context(index, request, month=month),
             "month": month,
             "weeks": month_grid(month, items),
             "days": group_by_day(items),
@@ -386,7 +396,6 @@ def month_view(index, request):
             "next_month": following,
             "today": timezone.localdate(),
         },
-        month=month,
     )
 
 

@@ -39,4 +39,7 @@ def register_checkin_menu_item():
 
 @hooks.register("register_log_actions")
 def register_registration_log_actions(actions):
-    audit.register_log_actions(actions)
+    """签到, 取消报名 (工作人员 / 居民本人), 候补转正, 删除报名人信息, 导出,
+    查看完整名单, 到期清除: Chinese labels and messages in staff/audit.py."""
+    for action, formatter in audit.FORMATTERS.items():
+        actions.register_action(action)(formatter)

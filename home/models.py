@@ -10,7 +10,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Prefetch
-from django.utils.functional import SimpleLazyObject
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
@@ -144,24 +143,18 @@ class HomePage(BasePage):
         return pagecache.remember(f"sections:{self.pk}:{','.join(models)}", build)
 
     def get_context(self, request, *args, **kwargs):
-        context = super().get_context(request, *args, **kwargs)
-        # events.models imports this module, so import it when first needed.
-        from events.models import EventIndexPage
-        from events.occurrences import occurrence_listing
+        # The activity cards come from {% upcoming_activities %} (events_tags) in
+        # the template; the 活动日历 is named, not imported (events imports home).
+        from django.apps import apps
 
-        pagecache.depends_on(request, "seats")  # the activity cards show seats
+        context = super().get_context(request, *args, **kwargs)
         context["communities"] = CommunityPage.objects.for_listing(self.path)
-        # Lazy: the cards are a cached fragment (home_page.html), and on a hit
-        # nothing here queries.
-        context["events"] = SimpleLazyObject(
-            lambda: occurrence_listing(self.path, limit=4)
-        )
         context["honours"] = HonourPage.objects.for_listing(self.path)[:4]
         context["articles"] = ArticlePage.objects.for_listing(self.path)[:4]
         context.update(
             self.section_indexes(
                 community_index=CommunityIndexPage,
-                event_index=EventIndexPage,
+                event_index=apps.get_model("events", "EventIndexPage"),
                 honour_index=HonourIndexPage,
                 news_index=NewsIndexPage,
             )
@@ -306,15 +299,8 @@ class CommunityPage(BasePage):
         context["gallery"] = self.gallery_images.select_related(
             "image"
         ).prefetch_related(renditions_prefetch("image", "gallery"))
-        from events.occurrences import occurrence_listing  # see HomePage
-
-        pagecache.depends_on(request, "seats")
-        context["upcoming_events"] = occurrence_listing(
-            self.home_path, community=self.pk, limit=6
-        )
-        context["past_events"] = occurrence_listing(
-            self.home_path, community=self.pk, past=True, limit=3
-        )
+        # Its activities come from {% upcoming_activities %} / {% past_activities %}
+        # (events_tags) in the template.
         context["honours"] = HonourPage.objects.for_listing(self.home_path).filter(
             community=self
         )[:6]

@@ -1,16 +1,20 @@
-"""Audit log (站点历史) entries for the staff side of sign-ups.
+"""Audit log (站点历史) entries of sign-ups.
 
-Actions on one sign-up (签到, 取消报名, 候补转正, and showing its full name and phone
-on the door page or the cancel confirmation) are logged against that
-``Registration`` as a ``ModelLogEntry``; they appear in the registration's 操作记录
-and in 报表 › 站点历史. Actions on the list as a whole (导出, 查看完整名单) are
-logged against the registration type with object id ``0`` (no such row), labelled
-with the list's filters, so that they appear in 站点历史 for everyone who may see
-sign-ups and can be filtered by action there. So is the daily 报名信息到期清除
-(no user: it is the system's own run).
+Changes of state (签到, 取消报名, 候补转正, a resident erasing their data) are
+written by the sign-up service (``events/registration.py``) inside its
+transaction, so an action that rolls back leaves no entry and one that commits
+always has one. A resident's own actions, and the promotions they trigger, have
+no user. Showing one sign-up's full name and phone (door page, cancel
+confirmation) is logged by the staff views. All of these are logged against
+that ``Registration`` as a ``ModelLogEntry``; they appear in the registration's
+操作记录 and in 报表 › 站点历史. Actions on the list as a whole (导出, 查看完整名单)
+are logged against the registration type with object id ``0`` (no such row),
+labelled with the list's filters, so that they appear in 站点历史 for everyone
+who may see sign-ups and can be filtered by action there. So is the daily
+报名信息到期清除 (no user: it is the system's own run).
 
-No entry stores a full name or phone number: the label is ``str(registration)``
-(code and masked name/phone) and the data holds codes, ids and titles only.
+No entry stores a name or a full phone number: the label is the code and the
+masked phone, and the data holds codes, ids and titles only.
 """
 
 from django.utils import timezone
@@ -19,9 +23,11 @@ from wagtail.log_actions import log as log_action
 
 from ..models import Registration
 
-CHECK_IN = "events.registration.check_in"
-CANCEL = "events.registration.cancel"
-PROMOTE = "events.registration.promote"
+CHECK_IN = "events.registration.checked_in"
+CANCEL = "events.registration.cancelled"  # by staff
+CANCEL_BY_RESIDENT = "events.registration.cancelled_by_resident"
+PROMOTE = "events.registration.promoted"
+ERASE = "events.registration.erased"  # by the resident, after cancelling
 EXPORT = "events.registration.export"
 VIEW_PERSONAL_DATA = "events.registration.view_personal_data"
 PURGE = "events.registration.purge_personal_data"
@@ -47,11 +53,17 @@ def registration_data(registration: Registration, **extra) -> dict:
     }
 
 
+def registration_label(registration: Registration) -> str:
+    """What an entry is labelled with: the code and the masked phone, no name."""
+    return f"{registration.code} {registration.masked_phone}".strip()
+
+
 def log_registration(registration: Registration, action: str, user, **extra):
     return log_action(
         instance=registration,
         action=action,
         user=user,
+        title=registration_label(registration),
         data=registration_data(registration, **extra),
     )
 
@@ -96,14 +108,39 @@ class CancelFormatter(LogFormatter):
         return message
 
 
+class ResidentCancelFormatter(LogFormatter):
+    label = "取消报名（居民本人）"
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        message = f"居民取消报名：报名码 {data.get('code', '')}（{_where(data)}）"
+        if data.get("erased"):
+            message += "，并删除了姓名和手机号"
+        promoted = data.get("promoted") or []
+        if promoted:
+            message += f"；候补递补：{'、'.join(promoted)}"
+        return message
+
+
 class PromoteFormatter(LogFormatter):
     label = "候补转正"
 
     def format_message(self, log_entry):
         data = log_entry.data
+        freed_by = data.get("freed_by")
+        reason = f"因 {freed_by} 取消" if freed_by else "因名额增加"
         return (
-            f"候补转为已报名：报名码 {data.get('code', '')}（{_where(data)}），"
-            f"因 {data.get('freed_by', '')} 取消"
+            f"候补转为已报名：报名码 {data.get('code', '')}（{_where(data)}），{reason}"
+        )
+
+
+class EraseFormatter(LogFormatter):
+    label = "删除报名人信息（居民本人）"
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        return (
+            f"居民删除了报名码 {data.get('code', '')} 的姓名和手机号（{_where(data)}）"
         )
 
 
@@ -140,16 +177,14 @@ class PurgeFormatter(LogFormatter):
         )
 
 
+# Registered with the ``register_log_actions`` hook in events/wagtail_hooks.py.
 FORMATTERS = {
     CHECK_IN: CheckInFormatter,
     CANCEL: CancelFormatter,
+    CANCEL_BY_RESIDENT: ResidentCancelFormatter,
     PROMOTE: PromoteFormatter,
+    ERASE: EraseFormatter,
     EXPORT: ExportFormatter,
     VIEW_PERSONAL_DATA: ViewPersonalDataFormatter,
     PURGE: PurgeFormatter,
 }
-
-
-def register_log_actions(actions) -> None:
-    for action, formatter in FORMATTERS.items():
-        actions.register_action(action)(formatter)

@@ -1,8 +1,8 @@
 """Admin views of the staff side of sign-ups.
 
 Nothing here writes a ``Registration`` field: 签到 and 取消报名 call
-``events.registration.check_in`` / ``cancel`` and show their refusals
-(``SignUpError``) and lock timeouts (``TryAgain``) as admin messages.
+``events.registration.check_in`` / ``cancel`` and show their refusals, lock
+timeouts included (``SignupError``, ``events/errors.py``), as admin messages.
 """
 
 import re
@@ -30,11 +30,12 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
 from .. import registration as service
+from ..errors import RegistrationNotFoundError, SignupError
 from ..forms import OPTIONAL_FIELDS
 from ..models import Registration, RegistrationStatus
+from ..privacy import display_name, display_phone
 from . import access, audit
 
-BUSY_MESSAGE = "系统繁忙，请稍后再试。"
 CHECKIN_URL_NAME = "events_checkin"
 INDEX_URL_NAME = "events_registrations:index"
 NOWRAP = "registration-nowrap"
@@ -46,14 +47,6 @@ local = audit.local
 def checkin_url(code: str = "") -> str:
     url = reverse(CHECKIN_URL_NAME)
     return f"{url}?{urlencode({'code': code})}" if code else url
-
-
-def display_name(registration: Registration, personal: bool) -> str:
-    return registration.name if personal else registration.masked_name
-
-
-def display_phone(registration: Registration, personal: bool) -> str:
-    return registration.phone if personal else registration.masked_phone
 
 
 def status_text(registration: Registration) -> str:
@@ -80,7 +73,7 @@ def search_filter(query: str, personal: bool) -> Q:
         condition |= Q(name=text)
         try:
             condition |= Q(phone=service.normalise_phone(text))
-        except service.SignUpError:
+        except SignupError:
             pass
     return condition
 
@@ -97,25 +90,26 @@ def log_reveal(user, registration: Registration) -> None:
 # ---------------------------------------------------------------------------
 
 
+def refused(request, registration: Registration, error: SignupError) -> None:
+    """The service's refusal as an admin message (a sign-up gone meanwhile: 404)."""
+    if isinstance(error, RegistrationNotFoundError):
+        raise Http404(error.message) from error
+    messages.error(request, f"报名码 {registration.code}：{error.message}")
+
+
 def perform_check_in(request, registration: Registration) -> bool:
-    """Check in through the service, log it, tell the user. True when the
-    registration is (now or already) checked in."""
+    """Check in through the service (which writes the audit entry), tell the
+    user. True when the registration is (now or already) checked in."""
     personal = access.can_see_personal_data(request.user)
     try:
         checked, newly = service.check_in(registration.pk, user=request.user)
-    except Registration.DoesNotExist:
-        raise Http404 from None
-    except service.SignUpError as error:
-        messages.error(request, f"报名码 {registration.code}：{error.message}")
-        return False
-    except service.TryAgain:
-        messages.error(request, BUSY_MESSAGE)
+    except SignupError as error:
+        refused(request, registration, error)
         return False
     registration.checked_in_at = checked.checked_in_at
     registration.checked_in_by_id = checked.checked_in_by_id
     who = display_name(registration, personal)
     if newly:
-        audit.log_registration(registration, audit.CHECK_IN, request.user)
         messages.success(
             request,
             f"签到成功：{who}，{registration.party_size} 人（报名码 "
@@ -131,21 +125,16 @@ def perform_check_in(request, registration: Registration) -> bool:
 
 
 def perform_cancel(request, registration: Registration) -> bool:
-    """Cancel through the service (which promotes the waitlist), log it and the
-    promotions, tell the user."""
+    """Cancel through the service (which promotes the waitlist and writes the
+    audit entries of both), tell the user."""
     personal = access.can_see_personal_data(request.user)
     if not registration.is_active:
         messages.warning(request, f"报名码 {registration.code} 已经取消，无需再取消。")
         return False
     try:
         promoted = service.cancel(registration.pk, user=request.user)
-    except Registration.DoesNotExist:
-        raise Http404 from None
-    except service.SignUpError as error:
-        messages.error(request, f"报名码 {registration.code}：{error.message}")
-        return False
-    except service.TryAgain:
-        messages.error(request, BUSY_MESSAGE)
+    except SignupError as error:
+        refused(request, registration, error)
         return False
     registration.refresh_from_db(fields=["status", "cancelled_at", "cancelled_by"])
     if registration.status != RegistrationStatus.CANCELLED:
@@ -156,13 +145,6 @@ def perform_cancel(request, registration: Registration) -> bool:
         messages.warning(request, f"报名码 {registration.code} 已经取消，无需再取消。")
         return False
     codes = [other.code for other in promoted]
-    audit.log_registration(registration, audit.CANCEL, request.user, promoted=codes)
-    for other in promoted:
-        other.page = registration.page
-        other.occurrence = registration.occurrence
-        audit.log_registration(
-            other, audit.PROMOTE, request.user, freed_by=registration.code
-        )
     message = (
         f"已取消报名：{display_name(registration, personal)}，"
         f"{registration.party_size} 人（报名码 {registration.code}）。"

@@ -1,3 +1,12 @@
+"""Template tags of the events app: activity listings for other apps' pages
+(the home page, a community's page) and the editor's panels.
+
+``{% upcoming_activities page as events %}`` and ``{% past_activities page
+community=page limit=3 as past_events %}`` list the occurrences of live activities
+of ``page``'s site, cards ready (``occurrence.event``), with a fixed number of
+queries; put them inside a ``{% fragment … depends="seats" %}`` and on a hit they
+do not run at all. The page showing them depends on the seats (余 N 个名额)."""
+
 from django import template
 from django.db.models import Q
 from django.urls import reverse
@@ -5,9 +14,35 @@ from django.utils import timezone
 
 from events.lunar import Festival, next_festival_date
 from events.models import Occurrence
-from events.occurrences import active_counts
+from events.occurrences import active_counts, occurrence_listing
+from portal import pagecache
 
 register = template.Library()
+
+
+def _activities(context, page, *, past: bool, community, limit: int) -> list:
+    # The cards show seats left: a sign-up must drop the cached page.
+    pagecache.depends_on(context.get("request"), "seats")
+    community_id = getattr(community, "pk", community)
+    return occurrence_listing(
+        page.home_path,
+        past=past,
+        community=community_id,
+        limit=limit,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def upcoming_activities(context, page, community=None, limit=4):
+    """The next ``limit`` occurrences of live activities in ``page``'s site (of
+    one ``community``, a page or its id, if given), soonest first."""
+    return _activities(context, page, past=False, community=community, limit=limit)
+
+
+@register.simple_tag(takes_context=True)
+def past_activities(context, page, community=None, limit=3):
+    """The last ``limit`` occurrences that have ended, newest first."""
+    return _activities(context, page, past=True, community=community, limit=limit)
 
 
 @register.simple_tag

@@ -6,8 +6,8 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from events.errors import BusyError
 from events.models import EventIndexPage, Occurrence, Registration
-from events.registration import TryAgain
 from tests.factories import ActivityPageFactory
 
 pytestmark = pytest.mark.django_db
@@ -218,7 +218,7 @@ def test_same_phone_other_name_is_refused_without_revealing_anything(client, pag
 
 
 def test_lock_timeout_gives_a_retry_page_with_the_input_kept(client, page):
-    with mock.patch("events.views.sign_up", side_effect=TryAgain):
+    with mock.patch("events.views.sign_up", side_effect=BusyError):
         response = post(client, page)
     html = response.content.decode()
     assert response.status_code == 503 and response["Retry-After"]

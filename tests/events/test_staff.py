@@ -17,6 +17,7 @@ from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
 from events import registration as service
+from events.errors import BusyError
 from events.models import EventIndexPage, Occurrence, Registration
 from events.staff import audit
 from home.models import CommunityPage
@@ -467,7 +468,7 @@ def test_busy_lock_is_a_message_not_a_500(client, door, activities, monkeypatch)
     client.force_login(door)
 
     def busy(*args, **kwargs):
-        raise service.TryAgain()
+        raise BusyError()
 
     monkeypatch.setattr(service, "cancel", busy)
     url = reverse("events_registrations:cancel", args=[registration.pk])
