@@ -38,12 +38,28 @@ def pytest_unconfigure(config):
         DemoTemplate.remove_run(test_run())
 
 
+# Files whose servers share the local Redis (127.0.0.1:6379): each has a database
+# number of its own, but pub/sub channels (the page cache's bumps) are server-wide.
+SHARED_REDIS = {
+    "tests/portal/test_pagecache_local.py",
+    "tests/portal/test_scale_out.py",
+    "tests/portal/test_limits_across_processes.py",
+}
+
+
 def pytest_collection_modifyitems(items):
     """With pytest-xdist (`make test` runs two workers, ``--dist loadgroup``), a
     file's tests stay together, so its served demos start once; the browser tests
-    share one served demo."""
+    share one served demo, and the files on the shared Redis run one after the
+    other."""
     for item in items:
-        group = "e2e" if "/e2e/" in item.nodeid else item.nodeid.split("::")[0]
+        path = item.nodeid.split("::")[0]
+        if "/e2e/" in path:
+            group = "e2e"
+        elif path in SHARED_REDIS:
+            group = "shared-redis"
+        else:
+            group = path
         item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -52,7 +52,7 @@ def model_counts() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
         for model in apps.get_models()
-        if not model._meta.proxy
+        if model._meta.managed and not model._meta.proxy
     }
 
 
