@@ -61,7 +61,8 @@ print(json.dumps({{
 CONTROL = """
 import json, threading
 from django.db import IntegrityError, connection
-from events.models import Occurrence, Page
+from events.models import Occurrence
+from wagtail.models import Page
 from tests.events.unlocked import sign_up_without_lock
 occurrence = Occurrence.objects.get(pk={occurrence})
 page = Page.objects.get(pk=occurrence.page_id).specific

@@ -1,0 +1,42 @@
+"""The events app's models: activity pages (``pages``) and the sessions and
+sign-ups behind them (``registrations``), importable from ``events.models``."""
+
+from .pages import (
+    EVENT_KINDS,
+    EVENT_MODELS,
+    ActivityPage,
+    EventIndexPage,
+    EventPage,
+    EventPageQuerySet,
+    EventStatus,
+    FestivalActivityPage,
+    LecturePage,
+    Lecturer,
+    LecturerTitle,
+    LectureSeries,
+)
+from .registrations import (
+    ACTIVE_STATUSES,
+    Occurrence,
+    Registration,
+    RegistrationStatus,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "EVENT_KINDS",
+    "EVENT_MODELS",
+    "ActivityPage",
+    "EventIndexPage",
+    "EventPage",
+    "EventPageQuerySet",
+    "EventStatus",
+    "FestivalActivityPage",
+    "LecturePage",
+    "LectureSeries",
+    "Lecturer",
+    "LecturerTitle",
+    "Occurrence",
+    "Registration",
+    "RegistrationStatus",
+]
