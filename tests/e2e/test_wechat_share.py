@@ -170,7 +170,7 @@ def test_outside_wechat_the_script_does_nothing(wechat_server, browser):
 
 
 def test_when_signing_fails_the_page_keeps_its_own_card(wechat_server, phone):
-    """The endpoint answers 503 when WeChat fails (tests/home/test_wechat.py);
+    """The endpoint answers 503 when WeChat fails (tests/sharing/test_wechat.py);
     here the browser gets that answer: no wx.config, no error, page intact."""
     errors = []
     phone.on("pageerror", lambda error: errors.append(str(error)))

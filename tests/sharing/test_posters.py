@@ -25,7 +25,7 @@ from tests.factories import (
     CommunityPageFactory,
     HonourPageFactory,
 )
-from tests.home.test_sharing import canonical, decode
+from tests.sharing.test_sharing import canonical, decode
 
 pytestmark = pytest.mark.django_db
 
