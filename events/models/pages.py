@@ -335,7 +335,7 @@ class EventPage(RoutablePageMixin, BasePage):
         ):
             errors["registration_closes"] = "报名截止时间必须晚于报名开始时间。"
         if self.capacity and self.pk:
-            from .occurrences import most_confirmed
+            from ..occurrences import most_confirmed
 
             taken = most_confirmed(self)
             if taken > self.capacity:
