@@ -119,9 +119,15 @@ def site(db) -> Site:
 
 
 @pytest.fixture(autouse=True)
-def fresh_renditions_cache():
-    """Rolled-back tests reuse image ids; a rendition cached by an earlier test
-    would otherwise be found for a new image."""
+def fresh_caches():
+    """Each test starts with empty caches, whichever tests ran before it on its
+    worker: a test's changes are rolled back, but what the site remembered of them
+    (the page cache's generations and memos — a view restriction, a new site —
+    and renditions, whose image ids rolled-back tests reuse) would stay."""
     from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
 
-    caches["renditions"].clear()
+    for alias in ("default", "renditions"):
+        # Local memory only: a Redis cache's clear() empties its whole database.
+        if isinstance(caches[alias], LocMemCache):
+            caches[alias].clear()
