@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.test.utils import WagtailPageTestCase
@@ -15,6 +16,7 @@ from events.models import (
     FestivalActivityPage,
     LecturePage,
     Lecturer,
+    Occurrence,
     Registration,
 )
 from home.models import CommunityPage, HomePage, HonourIndexPage
@@ -48,6 +50,10 @@ def test_demo_has_activities_of_every_type():
     assert lectures.values("community").distinct().count() >= 4
     assert all(lecture.lecturer for lecture in lectures)
     assert ActivityPage.objects.filter(status="cancelled").exists()
+    # A full one (候补 shown) is coming, and a past festival has its check-ins.
+    assert Occurrence.objects.filter(
+        start__gt=now, cancelled=False, capacity__isnull=False, taken__gte=F("capacity")
+    ).exists()
     past_festivals = FestivalActivityPage.objects.filter(end__lt=now)
     assert Registration.objects.filter(
         page_id__in=past_festivals.values("pk"), checked_in_at__isnull=False
