@@ -140,7 +140,7 @@ class DemoTemplate:
     def folder_for(run: str, url: str | None) -> Path:
         import tempfile
 
-        kind = "postgres" if url else "sqlite"
+        kind = dj_database_url.parse(url)["NAME"] if url else "sqlite"
         return Path(tempfile.gettempdir()) / f"portal-demo-{run}-{kind}"
 
     def build(self) -> None:
@@ -156,6 +156,10 @@ class DemoTemplate:
                 admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
                 admin.execute(f'CREATE DATABASE "{self.database}"')
             env["DATABASE_URL"] = f"{self.url.rsplit('/', 1)[0]}/{self.database}"
+            # For remove_run: which server, which database.
+            (self.folder / "database.json").write_text(
+                json.dumps({"url": self.url, "name": self.database})
+            )
         else:
             env["SQLITE_PATH"] = str(self.sqlite)
         for args in (("migrate", "--noinput"), ("load_demo",)):
@@ -181,17 +185,19 @@ class DemoTemplate:
 
     @classmethod
     def remove_run(cls, run: str) -> None:
-        """Delete this run's templates: folders, and the PostgreSQL one if any."""
-        url = os.environ.get("DATABASE_URL")
-        for kind_url in (None, url if is_postgres_url(url) else None):
-            shutil.rmtree(cls.folder_for(run, kind_url), ignore_errors=True)
-        if is_postgres_url(url):
-            name = f"{dj_database_url.parse(url)['NAME']}_template_{run}"
-            try:
-                with postgres_admin(url, timeout=5) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except Exception:  # noqa: BLE001 - the server may be gone by now
-                pass
+        """Delete this run's templates: folders, and PostgreSQL databases."""
+        for folder in cls.folder_for(run, None).parent.glob(f"portal-demo-{run}-*"):
+            database = folder / "database.json"
+            if database.exists():
+                found = json.loads(database.read_text())
+                try:
+                    with postgres_admin(found["url"], timeout=5) as admin:
+                        admin.execute(
+                            f'DROP DATABASE IF EXISTS "{found["name"]}" WITH (FORCE)'
+                        )
+                except Exception:  # noqa: BLE001 - the server may be gone by now
+                    pass
+            shutil.rmtree(folder, ignore_errors=True)
 
     def copy_into(self, env: dict[str, str]) -> None:
         """Give the server with settings ``env`` (a fresh database: see
