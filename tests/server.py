@@ -34,6 +34,16 @@ import dj_database_url
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def real_clock_env() -> dict[str, str]:
+    """The environment for a service a test starts (redis-server): without
+    libfaketime, which `make test-dates` preloads into every process and which
+    redis-server's allocator does not survive. A service's clock is not under test."""
+    env = dict(os.environ)
+    for name in ("LD_PRELOAD", "FAKETIME", "FAKETIME_NO_CACHE", "DONT_FAKE_MONOTONIC"):
+        env.pop(name, None)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -28,7 +28,12 @@ from wagtail.models import Page
 
 from core import images
 from tests.factories import HomePageFactory, ImageFactory
-from tests.server import free_port, fresh_database_env, http_request
+from tests.server import (
+    free_port,
+    fresh_database_env,
+    http_request,
+    real_clock_env,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PASSWORD = "tasks-worker-pw-2026"
@@ -283,6 +288,7 @@ def redis_url(tmp_path):
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
         + ["--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL,
+        env=real_clock_env(),
     )
     import redis
 

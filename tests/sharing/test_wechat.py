@@ -28,7 +28,7 @@ from django.test import Client
 from events.models import ActivityPage
 from sharing import wechat
 from tests.fake_wechat import APP_ID, APP_SECRET, FakeWeChat
-from tests.server import ROOT, free_port
+from tests.server import ROOT, free_port, real_clock_env
 
 pytestmark = pytest.mark.django_db
 
@@ -294,6 +294,7 @@ def test_processes_sharing_redis_fetch_once(configured, tmp_path):
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL,
+        env=real_clock_env(),
     )
     try:
         for _ in range(50):
