@@ -34,11 +34,12 @@ import dj_database_url
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def real_clock_env() -> dict[str, str]:
-    """The environment for a service a test starts (redis-server): without
-    libfaketime, which `make test-dates` preloads into every process and which
-    redis-server's allocator does not survive. A service's clock is not under test."""
-    env = dict(os.environ)
+def real_clock_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) without libfaketime, which `make
+    test-dates` preloads into every process: for redis-server, whose allocator does
+    not survive it, and for what must share Redis's clock (RQ's scheduler keeps its
+    locks and heartbeats there)."""
+    env = dict(os.environ if env is None else env)
     for name in ("LD_PRELOAD", "FAKETIME", "FAKETIME_NO_CACHE", "DONT_FAKE_MONOTONIC"):
         env.pop(name, None)
     return env
