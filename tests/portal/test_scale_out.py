@@ -141,7 +141,14 @@ def activities(servers):
         ("scale-seats", "跨进程名额", 5),
         ("scale-burst", "跨进程抢名额", SEATS),
     ]
-    return servers[0].python(CREATE_ACTIVITIES.format(specs=specs))
+    made = servers[0].python(CREATE_ACTIVITIES.format(specs=specs))
+    # Publishing them bumped the content generation from a third process. A server
+    # learns of a bump by pub/sub, and in any case when it re-reads the tokens
+    # (PAGE_CACHE_VERIFY_SECONDS, 1 s): on a loaded machine the message can come
+    # after the tests' first requests. Wait out that documented bound, so that the
+    # tests see both servers on the current generation.
+    time.sleep(2)
+    return made
 
 
 def counts(server, occurrence: int) -> dict:
