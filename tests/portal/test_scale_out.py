@@ -210,7 +210,14 @@ def test_publishing_invalidates_the_page_on_both_servers(servers, activities):
     page, index = activity["path"], "/activities/"
     for path in (page, index):
         assert request(a, path).cache in ("MISS", "HIT")
+        # Both servers must hold the page before the publish. That b finds a's
+        # copy is test_a_page_cached_by_one_server_is_a_hit_on_the_other's claim;
+        # here, on a loaded machine (two test workers), b sometimes misses a copy
+        # a stored a moment before (seen in 3 of 6 full runs, never alone; not yet
+        # explained, see the README's page cache notes), and then stores its own.
+        assert request(b, path).cache in ("MISS", "HIT")
         assert request(b, path).cache == "HIT"
+        assert request(a, path).cache == "HIT"
     # Published from a third process, as an editor's save on any machine would be.
     # Both paths were cached and served by both servers; each server's next
     # request (one path each, so neither refills the other's) is a fresh render.
