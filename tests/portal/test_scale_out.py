@@ -141,14 +141,7 @@ def activities(servers):
         ("scale-seats", "跨进程名额", 5),
         ("scale-burst", "跨进程抢名额", SEATS),
     ]
-    made = servers[0].python(CREATE_ACTIVITIES.format(specs=specs))
-    # Publishing them bumped the content generation from a third process. A server
-    # learns of a bump by pub/sub, and in any case when it re-reads the tokens
-    # (PAGE_CACHE_VERIFY_SECONDS, 1 s): on a loaded machine the message can come
-    # after the tests' first requests. Wait out that documented bound, so that the
-    # tests see both servers on the current generation.
-    time.sleep(2)
-    return made
+    return servers[0].python(CREATE_ACTIVITIES.format(specs=specs))
 
 
 def counts(server, occurrence: int) -> dict:
@@ -209,15 +202,18 @@ def test_publishing_invalidates_the_page_on_both_servers(servers, activities):
     activity = activities["scale-publish"]
     page, index = activity["path"], "/activities/"
     for path in (page, index):
-        assert request(a, path).cache in ("MISS", "HIT")
         # Both servers must hold the page before the publish. That b finds a's
-        # copy is test_a_page_cached_by_one_server_is_a_hit_on_the_other's claim;
-        # here, on a loaded machine (two test workers), b sometimes misses a copy
-        # a stored a moment before (seen in 3 of 6 full runs, never alone; not yet
-        # explained, see the README's page cache notes), and then stores its own.
-        assert request(b, path).cache in ("MISS", "HIT")
-        assert request(b, path).cache == "HIT"
-        assert request(a, path).cache == "HIT"
+        # copy is test_a_page_cached_by_one_server_is_a_hit_on_the_other's claim.
+        # Here, on a loaded machine (two test workers), a server sometimes misses a
+        # copy stored a moment before (3 of 6 full runs, never alone; not yet
+        # explained: README, per-process copies, "Open question"); each miss
+        # stores a fresh copy, so a few rounds settle it.
+        for _ in range(5):
+            if (request(a, path).cache, request(b, path).cache) == ("HIT", "HIT"):
+                break
+            time.sleep(1.1)
+        else:
+            raise AssertionError(f"{path} never cached on both servers")
     # Published from a third process, as an editor's save on any machine would be.
     # Both paths were cached and served by both servers; each server's next
     # request (one path each, so neither refills the other's) is a fresh render.
