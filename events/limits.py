@@ -5,6 +5,9 @@ Rate limits use django-ratelimit's ``get_usage`` on Django's ``default`` cache (
 atomic ``add`` then ``incr`` per key and fixed window): with ``REDIS_URL`` that is
 Redis, shared by every process and machine; without it the local-memory cache of the
 single server process (``portal/gunicorn.conf.py`` runs one worker without Redis).
+While Redis cannot be reached, the cache falls back to each process's own memory
+(portal/cache.py), so the limits then count per process: with N processes a client
+may get up to N times a limit until Redis is back.
 ``django_ratelimit`` is deliberately not in ``INSTALLED_APPS``: its only use there is
 a system check that calls the local-memory cache broken (it is per process) and our
 ``PortalRedisCache`` unsupported (it is Django's Redis backend) — both fine here for

@@ -13,6 +13,7 @@ class PortalConfig(AppConfig):
     verbose_name = "门户基础"
 
     def ready(self):
-        from portal import pagecache
+        from portal import cache, pagecache
 
         pagecache.connect_signals()
+        cache.on_reconnect(pagecache.redis_reconnected)

@@ -151,19 +151,35 @@ def generation_keys(names=GENERATIONS) -> list[str]:
     return [f"pagecache:gen:{name}" for name in names]
 
 
-def shared_redis():
-    """The Redis client when the cache is Redis (a bump is then published to
-    every process's copy of the tokens), else None."""
+def shared_store():
+    """The cache when it is Redis and reachable now (a bump is then published to
+    every process's copy of the tokens), else None. While Redis is down
+    (portal/cache.py) each process caches on its own: nothing to tell the others."""
     store = cache()
-    return store.redis_client() if hasattr(store, "redis_client") else None
+    available = getattr(store, "available", None)
+    return store if available is not None and available() else None
+
+
+def generation_timeout() -> float | None:
+    """How long generation tokens are kept: for good, except in a process's own
+    memory while Redis is down. Then a change made in another process (a publish,
+    a sign-up) cannot reach this one, so its tokens are made anew every
+    ``PAGE_CACHE_OUTAGE_SECONDS`` (10): the longest it serves a page, part or
+    lookup older than such a change."""
+    available = getattr(cache(), "available", None)
+    if available is None or available():
+        return None
+    return getattr(settings, "PAGE_CACHE_OUTAGE_SECONDS", 10)
 
 
 def redis_client():
     """The Redis client when this process keeps its own copies of tokens and
-    pages (portal/pagecache_local.py): the cache is Redis and copies are on."""
+    pages (portal/pagecache_local.py): the cache is Redis, reachable, and copies
+    are on."""
     if pagecache_local.local_entries_limit() <= 0:
         return None
-    return shared_redis()
+    store = shared_store()
+    return store.redis_client() if store is not None else None
 
 
 def watched_generations() -> dict[str, str] | None:
@@ -212,12 +228,12 @@ def read_generations(found: dict | None = None) -> dict[str, str]:
     made = {}
     for name, key in zip(GENERATIONS, keys, strict=True):
         if key not in found:
-            store.add(key, uuid.uuid4().hex, timeout=None)
+            store.add(key, uuid.uuid4().hex, timeout=generation_timeout())
             found[key] = made[name] = store.get(key)
     tokens = {name: found[key] for name, key in zip(GENERATIONS, keys, strict=True)}
-    client = shared_redis()
-    if client is not None and made:
-        pagecache_local.publish(client, made)
+    shared = shared_store()
+    if shared is not None and made:
+        pagecache_local.publish(shared, made)
     if redis_client() is not None:
         pagecache_local.watch.confirm(tokens)
     return tokens
@@ -234,24 +250,40 @@ def bump(*names: str) -> None:
         raise ValueError(f"unknown page cache generations: {sorted(unknown)}")
 
     def do_bump():
-        tokens = {name: uuid.uuid4().hex for name in names}
-        cache().set_many(
-            {
-                key: tokens[name]
-                for name, key in zip(names, generation_keys(names), strict=True)
-            },
-            timeout=None,
-        )
-        client = shared_redis()
-        if client is not None:  # other processes' copies, then this one's
-            pagecache_local.publish(client, tokens)
-            pagecache_local.watch.bumped(tokens)
-        memo = _request_memo.get()
-        if memo is not None:
-            memo.clear()
+        store_tokens({name: uuid.uuid4().hex for name in names})
 
     do_bump()
     transaction.on_commit(do_bump)
+
+
+def store_tokens(tokens: dict[str, str]) -> None:
+    """Make ``tokens`` the current generations, here and in every process."""
+    names = list(tokens)
+    cache().set_many(
+        {
+            key: tokens[name]
+            for name, key in zip(names, generation_keys(names), strict=True)
+        },
+        timeout=generation_timeout(),
+    )
+    shared = shared_store()
+    if shared is not None:  # other processes' copies, then this one's
+        pagecache_local.publish(shared, tokens)
+        pagecache_local.watch.bumped(tokens)
+    memo = _request_memo.get()
+    if memo is not None:
+        memo.clear()
+
+
+def redis_reconnected() -> None:
+    """Redis is back after an outage (portal/cache.py): whatever was published or
+    signed up for meanwhile was bumped only in the process that did it, so every
+    page stored in Redis before the outage may be out of date. New tokens for
+    all generations, and this process's copies start afresh (its pub/sub
+    connection, which lost messages, too)."""
+    pagecache_local.watch.reset()
+    pagecache_local.entries.clear()
+    store_tokens({name: uuid.uuid4().hex for name in GENERATIONS})
 
 
 def generation(name: str = "content") -> str:

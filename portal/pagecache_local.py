@@ -14,7 +14,8 @@ scheduled. Each process therefore keeps:
   again at least every ``PAGE_CACHE_VERIFY_SECONDS`` (default 1): that is the
   longest an old token can outlive a lost message. While the channel is not
   connected (Redis restarting), every request reads the tokens from Redis as
-  before.
+  before. While Redis is down altogether (portal/cache.py), neither part is
+  used; when it is back, both start afresh (``pagecache.redis_reconnected``).
 * **the last pages it served or stored** (:class:`LocalEntries`, least recently
   used first out, ``PAGE_CACHE_LOCAL_ENTRIES``, default 256; 0 turns both parts
   off), each kept no longer than the shared entry (``expires``). A copy is only
@@ -135,9 +136,10 @@ class GenerationWatch:
             self._pid = None
 
 
-def publish(client, tokens: dict[str, str]) -> None:
-    """Tell every process's watch about new tokens (after they are stored)."""
-    client.publish(CHANNEL, json.dumps(tokens))
+def publish(store, tokens: dict[str, str]) -> None:
+    """Tell every process's watch about new tokens (after they are stored), through
+    the cache ``store`` (portal/cache.py: nothing is sent while Redis is down)."""
+    store.publish(CHANNEL, json.dumps(tokens))
 
 
 class LocalEntries:

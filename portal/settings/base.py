@@ -153,6 +153,10 @@ DATABASES = {"default": database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL")
+# While Redis cannot be reached, each process caches in its own memory (pages,
+# sign-up rate limits: per process then) and tries Redis again at most this often
+# (seconds); portal/cache.py.
+CACHE_REDIS_RETRY_SECONDS = float(os.environ.get("CACHE_REDIS_RETRY_SECONDS", "5"))
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -485,6 +489,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    # "Redis 已恢复" is an info line; it belongs beside the warning that Redis
+    # was lost (portal/cache.py).
+    "loggers": {"portal.cache": {"level": "INFO"}},
 }
 
 # iCalendar UIDs (activity-<id>@<domain>) must never change, so they use a fixed
@@ -507,6 +514,10 @@ PAGE_CACHE_VERIFY_SECONDS = float(os.environ.get("PAGE_CACHE_VERIFY_SECONDS", "1
 # How long the last good copy of each cached page is kept, served only while the
 # database fails (portal/failure.py); 0: no copies, the 503 page instead.
 PAGE_CACHE_STALE_SECONDS = int(os.environ.get("PAGE_CACHE_STALE_SECONDS", "86400"))
+# While Redis is down (portal/cache.py) each process caches pages on its own and
+# hears of no change made by another; it renders them afresh at least this often
+# (seconds).
+PAGE_CACHE_OUTAGE_SECONDS = int(os.environ.get("PAGE_CACHE_OUTAGE_SECONDS", "10"))
 
 # Posters (海报, sharing/posters.py) are drawn with this CJK font: Debian's
 # fonts-noto-cjk, installed by `make system-deps`. "index" picks the face inside a
