@@ -123,31 +123,48 @@ WSGI_APPLICATION = "portal.wsgi.application"
 
 
 def database_config() -> dict:
-    """DATABASE_URL when set, else a SQLite file tuned for concurrent writers."""
+    """DATABASE_URL when set, else a SQLite file (SQLITE_PATH, default db.sqlite3 in
+    the checkout). Every SQLite configuration — the default file or any
+    ``sqlite:///…`` URL — gets the same tuning for concurrent writers
+    (:func:`sqlite_options`); a URL only adds to it (``?timeout=10``)."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        if config["ENGINE"] != "django.db.backends.sqlite3":
+            return config
+        name, given = config["NAME"], config.get("OPTIONS", {})
+    else:
+        name = os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
+        given = {}
+    # The same dict whichever way SQLite was named: no persistent-connection
+    # settings (dj_database_url's are meant for PostgreSQL).
     return {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-        "OPTIONS": SQLITE_OPTIONS,
+        "NAME": name,
+        "OPTIONS": sqlite_options(**given),
     }
 
 
-# WAL lets readers run while one writer writes; IMMEDIATE takes the write lock at
-# BEGIN, so two writers queue on busy_timeout instead of one failing later with
-# "database is locked" when it tries to upgrade a read lock.
-SQLITE_OPTIONS = {
-    # Overridable only so a test can show what goes wrong with DEFERRED.
-    "transaction_mode": os.environ.get("SQLITE_TRANSACTION_MODE", "IMMEDIATE"),
+def sqlite_options(**given) -> dict:
+    """Connection options for SQLite, ``given`` (a URL's query) taking precedence.
+
+    WAL lets readers run while one writer writes; IMMEDIATE takes the write lock
+    at BEGIN, so two writers queue on the busy timeout instead of one failing later
+    with "database is locked" when it tries to upgrade a read lock."""
     # SQLITE_BUSY_TIMEOUT (seconds): lowered by the outage tests, which hold the
     # database locked and need requests to give up quickly.
-    "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "5")),
-    "init_command": (
-        "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout="
-        + str(int(float(os.environ.get("SQLITE_BUSY_TIMEOUT", "5")) * 1000))
-    ),
-}
+    timeout = float(given.pop("timeout", os.environ.get("SQLITE_BUSY_TIMEOUT", "5")))
+    return {
+        # Overridable only so a test can show what goes wrong with DEFERRED.
+        "transaction_mode": os.environ.get("SQLITE_TRANSACTION_MODE", "IMMEDIATE"),
+        "timeout": timeout,
+        "init_command": (
+            "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
+            f"PRAGMA busy_timeout={int(timeout * 1000)}"
+        ),
+        **given,
+    }
+
 
 DATABASES = {"default": database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
