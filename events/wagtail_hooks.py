@@ -1,10 +1,14 @@
 """Admin hooks of the events app: 报名管理 (the sign-up listing), the door page
-现场签到 (``events_checkin``) and the audit-log actions of both."""
+现场签到 (``events_checkin``), the audit-log actions of both and the community
+scope of the audit log."""
 
+from django.db import models
 from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail.models import ModelLogEntry
 
+from .models import ScopedModelLogEntry
 from .staff import access, audit
 from .staff.views import CheckInView
 from .staff.viewsets import RegistrationViewSet
@@ -43,3 +47,14 @@ def register_registration_log_actions(actions):
     查看完整名单, 到期清除: Chinese labels and messages in staff/audit.py."""
     for action, formatter in audit.FORMATTERS.items():
         actions.register_action(action)(formatter)
+
+
+@hooks.register("register_log_actions", order=1)
+def register_scoped_log_entry_model(actions):
+    """Non-page entries are logged and read through ``ScopedModelLogEntry`` (same
+    table), so that 站点历史 shows a community editor only their community's
+    sign-up entries. ``order=1``: after Wagtail's own hook, which registers
+    ``ModelLogEntry`` for every model; that model leaves the report's list (the
+    report reads each listed model, and both would read the same table)."""
+    actions.register_model(models.Model, ScopedModelLogEntry)
+    actions.log_entry_models.discard(ModelLogEntry)

@@ -1,6 +1,7 @@
 """The events app's models: activity pages (``pages``) and the sessions and
 sign-ups behind them (``registrations``), importable from ``events.models``."""
 
+from .audit import ScopedModelLogEntry
 from .pages import (
     EVENT_KINDS,
     EVENT_MODELS,
@@ -39,4 +40,5 @@ __all__ = [
     "Occurrence",
     "Registration",
     "RegistrationStatus",
+    "ScopedModelLogEntry",
 ]

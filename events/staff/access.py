@@ -9,14 +9,21 @@ Community scope: a user whose page permissions all lie under community pages (a
 「X社区」宣传员) sees only sign-ups of activities of those communities. Users with
 page permissions that cover the 活动日历 (街道宣传办), and users with no page
 permissions at all (e.g. a door-only 签到 account), see every sign-up.
+
+The same scope applies to the sessions offered by the listing's filter and to
+the audit log (站点历史): a scoped user sees the entries of the sign-ups they may
+see, and of the whole list (导出, 查看完整名单, 到期清除) only those they made.
 """
 
-from django.db.models import Q
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
 from wagtail.models import GroupPagePermission
 
 from home.models import CommunityPage
 
-from ..models import EventIndexPage, Registration
+from ..models import EventIndexPage, Occurrence, Registration
+from .audit import LIST_OBJECT_ID
 
 VIEW = "events.view_registration"
 CHANGE = "events.change_registration"
@@ -77,6 +84,33 @@ def scoped(queryset, user):
 def visible_registrations(user):
     """The registrations ``user`` may see in the admin (permissions aside)."""
     return scoped(Registration.objects.select_related("page", "occurrence"), user)
+
+
+def scoped_occurrences(user):
+    """The sessions whose sign-ups ``user`` may see (any, when unscoped)."""
+    scope = community_scope(user)
+    if scope is None:
+        return Occurrence.objects.all()
+    return Occurrence.objects.filter(community_id__in=scope)
+
+
+def scoped_log_entries(entries, user):
+    """``entries`` (a ``ModelLogEntry`` queryset) without the sign-up entries
+    outside the user's scope: those of another community's sign-ups, and those
+    of the list as a whole (object id 0) made by someone else."""
+    scope = community_scope(user)
+    if scope is None:
+        return entries
+    visible = (
+        scoped(Registration.objects.all(), user)
+        .annotate(object_key=Cast("pk", output_field=CharField()))
+        .values("object_key")
+    )
+    own_list_entries = Q(object_id=str(LIST_OBJECT_ID), user_id=user.pk)
+    return entries.exclude(
+        Q(content_type=ContentType.objects.get_for_model(Registration))
+        & ~(Q(object_id__in=visible) | own_list_entries)
+    )
 
 
 def in_scope(registration: Registration, user) -> bool:

@@ -74,9 +74,12 @@ class RegistrationFilterSet(WagtailFilterSet):
         page_id = (data or {}).get("page")
         page_id = int(page_id) if page_id and str(page_id).isdigit() else None
         self.filters["page"].queryset = signup_pages(user, also=page_id)
-        # Occurrences: those of the chosen activity, else those with sign-ups.
-        occurrences = Occurrence.objects.select_related("page").order_by(
-            "-start", "-pk"
+        # Occurrences: those of the chosen activity, else those with sign-ups;
+        # either way only the user's communities' (a 先锋讲堂 rotates through them).
+        occurrences = (
+            access.scoped_occurrences(user)
+            .select_related("page")
+            .order_by("-start", "-pk")
         )
         if page_id is not None:
             occurrences = occurrences.filter(page_id=page_id)

@@ -546,10 +546,10 @@ class CheckInView(WagtailAdminTemplateMixin, TemplateView):
             if code
             else None
         )
-        if registration is None:
+        # Another community's code is answered as an unknown one: saying it
+        # exists would tell an editor what they may not see.
+        if registration is None or not access.in_scope(registration, self.request.user):
             return None, f"没有找到报名码 {code[:20]}，请核对。"
-        if not access.in_scope(registration, self.request.user):
-            return None, f"报名码 {code} 是其他社区活动的报名，您没有权限查看。"
         return registration, ""
 
     def get(self, request):
