@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve bench test test-dates lint check system-deps browser-deps node-deps migrate demo clean bench-search backup restore scan
+.PHONY: run serve bench test test-dates lint check system-deps browser-deps deploy-deps node-deps migrate demo clean bench-search backup restore scan
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ system-deps:
 
 browser-deps:
 	@.ci/system-deps chromium chromium-driver fonts-noto-cjk postgresql-client
+
+# The deploy recipe's test (tests/portal/test_deploy_recipe.py) runs Debian's nginx,
+# with a certificate openssl makes, in front of gunicorn.
+deploy-deps:
+	@.ci/system-deps nginx openssl
 
 # Node packages the tests use (Mozilla ical.js parses the iCalendar feeds), from
 # package-lock.json; installed again only when the lock file is newer.
@@ -87,13 +92,13 @@ lint: $(INSTALLED)
 # (tests/conftest.py), which shares the demo built once for the run. TEST_WORKERS=0
 # runs in one process.
 TEST_WORKERS ?= 2
-test: $(INSTALLED) browser-deps node-deps lint
+test: $(INSTALLED) browser-deps deploy-deps node-deps lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The tests that read the demo or the clock, with the clock moved (libfaketime) to
 # 2026-12-05 23:30, 2027-02-05 09:00, 2027-07-15 12:00 and 2027-12-31 23:50
 # (Asia/Shanghai); TEST_DATES="YYYY-MM-DD HH:MM:SS;…" picks other moments.
-test-dates: $(INSTALLED) browser-deps node-deps
+test-dates: $(INSTALLED) browser-deps deploy-deps node-deps
 	@.ci/system-deps faketime
 	.ci/test-dates
 

@@ -283,6 +283,7 @@ class DemoServer:
         share: "DemoServer | None" = None,
         signup_limits: bool = False,
         demo: bool = True,
+        command: list[str] | None = None,
     ):
         """``gunicorn=N`` serves with N gunicorn worker processes (8 threads each,
         a production-sized listen backlog) instead of ``runserver``.
@@ -296,9 +297,12 @@ class DemoServer:
         by default they are off, since load tests sign up many residents from
         127.0.0.1. A shared server follows ``other``. ``demo=False`` starts from
         an empty database and media folder (not even migrated) instead of a copy
-        of the demo; ``start()`` then migrates and loads the demo itself."""
+        of the demo; ``start()`` then migrates and loads the demo itself.
+        ``command`` replaces the server's command line, e.g. a systemd unit's
+        ``ExecStart`` (it must listen on ``self.port``)."""
         self.workdir = workdir
         self.gunicorn = gunicorn
+        self.command = command
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.prepare = share is None
@@ -382,7 +386,9 @@ class DemoServer:
         waiting, so several servers can boot at once."""
         if self.prepare:
             self.prepare_database()
-        if self.gunicorn:
+        if self.command:
+            command = self.command
+        elif self.gunicorn:
             command = [
                 sys.executable,
                 "-m",
