@@ -6,9 +6,10 @@ views use (pagination, filters, private sections, canonical origin).
 Only abstract models live here, so the app has no migrations.
 """
 
+import re
 from urllib.parse import urlencode
 
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, Paginator
 from django.db import models
 from django.db.models import F, Q
 from django.http.request import split_domain_port
@@ -35,12 +36,24 @@ def image_field(verbose_name: str, help_text: str = "") -> models.ForeignKey:
     )
 
 
+# What a database integer column holds (PostgreSQL's bigint, SQLite's INTEGER):
+# a number outside it is no id or year of ours, and SQLite's driver raises
+# OverflowError (a 500) when one reaches a query.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT_RE = re.compile(r"[+-]?[0-9]{1,19}")
+
+
 def int_or_none(value):
-    """A query-string value as an int, or None when it is missing or not a number."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """A query-string value as an int, or None when it is missing, not written
+    in ASCII digits (``²`` and ``١٢`` are digits to Python, not to our links) or
+    outside the 64-bit range."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and INT_RE.fullmatch(value.strip()):
+        number = int(value)
+    else:
         return None
+    return number if INT64_MIN <= number <= INT64_MAX else None
 
 
 def tree_facts() -> dict:
@@ -113,9 +126,7 @@ def paginate(request, items, per_page: int):
     or the last page, never an error."""
     paginator = Paginator(items, per_page)
     try:
-        return paginator.page(request.GET.get("page", 1))
-    except PageNotAnInteger:
-        return paginator.page(1)
+        return paginator.page(int_or_none(request.GET.get("page")) or 1)
     except EmptyPage:
         return paginator.page(paginator.num_pages)
 

@@ -14,6 +14,9 @@ MESSAGES = {
     # What the resident typed
     "name_missing": "请填写姓名。",
     "name_too_long": "姓名最多 30 个字。",
+    "name_invisible": (
+        "姓名里没有能看清的文字（可能是复制来的特殊符号），请直接输入姓名。"
+    ),
     "phone_invalid": "请填写正确的 11 位手机号码，如 138 0000 1234。",
     "party_size_too_small": "人数至少为 1。",
     "party_size_too_large": "每份报名最多 {max_party_size} 人，人多请分开报名。",
@@ -43,6 +46,7 @@ MESSAGES = {
 FIELDS = {
     "name_missing": "name",
     "name_too_long": "name",
+    "name_invisible": "name",
     "phone_invalid": "phone",
     "party_size_too_small": "party_size",
     "party_size_too_large": "party_size",

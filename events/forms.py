@@ -5,7 +5,7 @@ from django import forms
 from django.utils.dateformat import format as date_format
 
 from .errors import SignupError
-from .registration import normalise_phone
+from .registration import normalise_name, normalise_phone
 
 # Asked only when the activity's editor turned them on (EventPage.ask_*).
 OPTIONAL_FIELDS = ("household", "note")
@@ -94,6 +94,12 @@ class SignUpForm(forms.Form):
         self.fields["occurrence"].error_messages["invalid_choice"] = (
             "这一场不能报名了，请选择其他场次。"
         )
+
+    def clean_name(self):
+        try:
+            return normalise_name(self.cleaned_data["name"])
+        except SignupError as error:
+            raise forms.ValidationError(error.message) from None
 
     def clean_phone(self):
         try:

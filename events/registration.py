@@ -31,6 +31,7 @@ where the lock is taken (the view then shows the form again with the input kept)
 import re
 import secrets
 import sqlite3
+import unicodedata
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal import pagecache
+from portal.text import clean_text, has_visible
 
 from .errors import (
     AlreadySignedUpError,
@@ -84,6 +86,22 @@ class SignUpResult:
 # ---------------------------------------------------------------------------
 
 
+def normalise_name(raw: str) -> str:
+    """A name as it is stored: NFKC (full-width letters and digits read as the
+    usual ones), control, bidi and zero-width characters removed, spaces joined
+    (``portal.text.clean_text``). Raises InvalidSignupError when nothing is typed,
+    nothing visible is left (a name pasted as invisible characters) or it is
+    longer than 30 characters."""
+    if not (raw or "").strip():
+        raise InvalidSignupError("name_missing")
+    name = clean_text(unicodedata.normalize("NFKC", raw))
+    if not has_visible(name):
+        raise InvalidSignupError("name_invisible")
+    if len(name) > 30:
+        raise InvalidSignupError("name_too_long")
+    return name
+
+
 def normalise_phone(raw: str) -> str:
     """A mainland mobile number as 11 digits. Spaces, dashes, dots, brackets and a
     +86 / 0086 / 86 prefix are tolerated. Raises InvalidSignupError otherwise."""
@@ -106,8 +124,9 @@ def new_code() -> str:
 
 
 def normalise_code(raw: str) -> str:
-    """A code as typed at the door: upper case, spaces and dashes removed."""
-    return re.sub(r"[\s\-]", "", (raw or "")).upper()
+    """A code as typed at the door: upper case, spaces, dashes and anything
+    invisible removed."""
+    return re.sub(r"[\s\-]", "", clean_text(raw)).upper()
 
 
 # ---------------------------------------------------------------------------
@@ -258,11 +277,7 @@ def sign_up(
     is the order places were decided in."""
     clock = now
     now = now or timezone.now()
-    name = " ".join((name or "").split())
-    if not name:
-        raise InvalidSignupError("name_missing")
-    if len(name) > 30:
-        raise InvalidSignupError("name_too_long")
+    name = normalise_name(name)
     phone = normalise_phone(phone)
     if not isinstance(party_size, int) or party_size < 1:
         raise InvalidSignupError("party_size_too_small")
@@ -271,8 +286,8 @@ def sign_up(
             "party_size_too_large", max_party_size=page.max_party_size
         )
     # Only what the activity asks for is stored (PIPL minimisation), whoever calls.
-    household = (household or "").strip()[:60] if page.ask_household else ""
-    note = (note or "").strip()[:200] if page.ask_note else ""
+    household = clean_text(household)[:60] if page.ask_household else ""
+    note = clean_text(note, multiline=True)[:200] if page.ask_note else ""
 
     with _transaction():
         try:

@@ -10,6 +10,8 @@ from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets import AdminDateInput, BooleanRadioSelect
 from wagtail.models import Page
 
+from core.models import int_or_none
+
 from ..models import EVENT_MODELS, Occurrence, Registration, RegistrationStatus
 from . import access
 
@@ -71,8 +73,7 @@ class RegistrationFilterSet(WagtailFilterSet):
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
         super().__init__(data, queryset, request=request, prefix=prefix)
         user = request.user
-        page_id = (data or {}).get("page")
-        page_id = int(page_id) if page_id and str(page_id).isdigit() else None
+        page_id = int_or_none((data or {}).get("page"))
         self.filters["page"].queryset = signup_pages(user, also=page_id)
         # Occurrences: those of the chosen activity, else those with sign-ups;
         # either way only the user's communities' (a 先锋讲堂 rotates through them).

@@ -79,6 +79,9 @@ MIDDLEWARE = [
     # force when they are served, never a stored one), an outage's stale copies
     # and the 503 page. It never needs the database to answer.
     "portal.security.ContentSecurityPolicyMiddleware",
+    # NUL and lone surrogates out of request.GET before any view reads it
+    # (portal/input.py).
+    "portal.input.CleanQueryMiddleware",
     # Next: a cache hit is answered before any other layer runs (no session,
     # user or database); static files and media pass through (portal/pagecache.py).
     "portal.pagecache.PageCacheMiddleware",

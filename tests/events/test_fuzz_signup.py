@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.models import EventIndexPage, Occurrence, Registration
+from events.registration import normalise_name
+from portal.text import clean_text
 from tests.factories import ActivityPageFactory
 
 pytestmark = pytest.mark.django_db
@@ -179,13 +181,14 @@ def last(value):
 
 def expected_row(data, digits) -> dict:
     """What a sign-up must store, worked out from what was sent (the form keeps
-    the last of repeated values, strips; the service joins the name's words)."""
+    the last of repeated values, strips; the service cleans the text: see
+    tests/events/test_text_cleaning.py)."""
     return {
-        "name": " ".join(last(data["name"]).split()),
+        "name": normalise_name(last(data["name"])),
         "phone": digits,
         "party_size": int(last(data["party_size"])),
-        "household": last(data.get("household", "")).strip(),
-        "note": last(data.get("note", "")).strip(),
+        "household": clean_text(last(data.get("household", "")))[:60],
+        "note": clean_text(last(data.get("note", "")), multiline=True)[:200],
     }
 
 

@@ -72,7 +72,8 @@ def test_any_query_gets_a_page_with_a_chinese_message(client, query):
     html = get(client, q=query)
     assert 'class="search-form"' in html
     assert "<script>alert" not in html
-    if query.strip():
+    # NUL never reaches the view (portal/input.py): "\x00" is an empty search.
+    if query.replace("\x00", "").strip():
         assert re.search(r'class="search-message"[^>]*>\s*\S', html), query
     else:
         assert "可以搜索活动、社区、榜样和新闻" in html
