@@ -8,9 +8,13 @@ from wagtail.documents import urls as wagtaildocs_urls
 from wagtail.images.views.serve import ServeView
 
 from events.views import serve_page_file
+from home import admin_urls as scoped_admin_urls
 from search import views as search_views
 
 urlpatterns = [
+    # Wagtail views limited to the pages an editor may see (home/admin_scope.py),
+    # at the same paths as Wagtail's: they must come first.
+    path("admin/", include(scoped_admin_urls)),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     # Signed rendition URLs (core/images.py): a picture whose rendition does not

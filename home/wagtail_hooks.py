@@ -1,0 +1,14 @@
+"""Admin hooks of the home app: editors see other parts of the tree only as far as
+the explorer shows them (home/admin_scope.py)."""
+
+from wagtail import hooks
+
+from . import admin_scope
+
+hooks.register("construct_page_chooser_queryset", admin_scope.scope_chooser_queryset)
+hooks.register("before_copy_page", admin_scope.scope_copy)
+
+# order=1: registered after Wagtail's own actions of the same names, which these
+# replace in the bulk-action registry.
+for action in admin_scope.BULK_ACTIONS:
+    hooks.register("register_bulk_action", action, order=1)
