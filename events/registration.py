@@ -353,8 +353,9 @@ def cancel(
     """Cancel a sign-up (by the resident when ``user`` is None, else by staff) and
     promote waitlisted people in order while seats allow. Returns those promoted.
     With ``erase`` the resident's name, phone and notes are removed as well (the
-    count stays). Cancelling an already cancelled sign-up changes nothing except
-    that it can still be erased. Writes the audit entries of the cancellation
+    count stays), and so are the code and masked phone from its audit entries.
+    Cancelling an already cancelled sign-up changes nothing except that it can
+    still be erased. Writes the audit entries of the cancellation
     and each promotion (with ``user``: None for the resident's own).
     Raises RegistrationNotFoundError, BusyError."""
     now = now or timezone.now()
@@ -367,6 +368,7 @@ def cancel(
         if not registration.is_active:
             if erased:
                 audit.log_registration(registration, audit.ERASE, user)
+                audit.scrub_registrations([registration.pk])
             return []
         was_confirmed = registration.is_confirmed
         registration.status = RegistrationStatus.CANCELLED
@@ -391,6 +393,8 @@ def cancel(
             promoted=[other.code for other in promoted],
             erased=erased,
         )
+        if erased:
+            audit.scrub_registrations([registration.pk])
         return promoted
 
 
@@ -550,6 +554,9 @@ def purge_personal_data(
     codes and the sign-up, promotion and check-in times stay, so seats, counts
     and statistics do not change.
 
+    Their audit entries are scrubbed in the same transaction
+    (``audit.scrub_registrations``: no code, no masked phone left).
+
     Idempotent: rows already without personal data are not touched again.
     Works in batches of ``batch_size``, each its own short transaction, so a
     large first run never holds SQLite's write lock for long. Writes one audit
@@ -584,9 +591,11 @@ def purge_personal_data(
             )
             if not batch:
                 break
-            Registration.objects.filter(pk__in=[pk for pk, _ in batch]).update(
+            ids = [pk for pk, _ in batch]
+            Registration.objects.filter(pk__in=ids).update(
                 name=ERASED_NAME, phone="", household="", note=""
             )
+            audit.scrub_registrations(ids)
         purged += len(batch)
         occurrences.update(occurrence_id for _, occurrence_id in batch)
         last = batch[-1][0]

@@ -40,6 +40,10 @@ graceful_timeout = 20
 max_requests = 50000
 max_requests_jitter = 5000
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# Access and error log lines without result/cancel tokens, without the query
+# strings of admin, sign-up and result addresses (staff searches for a phone or
+# a name), and with phones masked: portal/access_log.py, portal/redact.py.
+logger_class = "portal.access_log.PrivateLogger"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 raw_env = ["DJANGO_SETTINGS_MODULE=portal.settings.production"]

@@ -14,14 +14,21 @@ who may see sign-ups and can be filtered by action there. So is the daily
 报名信息到期清除 (no user: it is the system's own run).
 
 No entry stores a name or a full phone number: the label is the code and the
-masked phone, and the data holds codes, ids and titles only.
+masked phone, and the data holds codes, ids and titles only; a list's search
+term is kept masked (``safe_filters``). When a sign-up's personal data goes (the
+resident erases it, or the retention purge), ``scrub_registrations`` rewrites
+its entries in the same transaction: no code, no masked phone, only where,
+when, how many and what happened.
 """
 
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from wagtail.log_actions import LogFormatter
 from wagtail.log_actions import log as log_action
+from wagtail.log_actions import registry as log_registry
 
 from ..models import Registration
+from ..privacy import SCRUBBED_LABEL, mask_filters, scrub_log_data
 
 CHECK_IN = "events.registration.checked_in"
 CANCEL = "events.registration.cancelled"  # by staff
@@ -68,6 +75,30 @@ def log_registration(registration: Registration, action: str, user, **extra):
     )
 
 
+def safe_filters(params) -> dict:
+    """The listing's query parameters as an audit entry keeps them: the search
+    term masked (``privacy.mask_filters``)."""
+    return mask_filters(params)
+
+
+def scrub_registrations(ids) -> int:
+    """Rewrite the audit entries of the sign-ups ``ids``, whose personal data was
+    just erased: label ``SCRUBBED_LABEL``, data ``privacy.scrub_log_data``. Call
+    inside the transaction that erases them. Returns the entries rewritten."""
+    model = log_registry.get_log_model_for_model(Registration)
+    entries = list(
+        model.objects.filter(
+            content_type=ContentType.objects.get_for_model(Registration),
+            object_id__in=[str(pk) for pk in ids],
+        ).only("pk", "label", "data")
+    )
+    for entry in entries:
+        entry.label = SCRUBBED_LABEL
+        entry.data = scrub_log_data(entry.data)
+    model.objects.bulk_update(entries, ["label", "data"], batch_size=500)
+    return len(entries)
+
+
 def log_list(action: str, user, *, title: str, data: dict):
     return log_action(
         instance=Registration(pk=LIST_OBJECT_ID),
@@ -83,6 +114,20 @@ def log_list(action: str, user, *, title: str, data: dict):
 # ---------------------------------------------------------------------------
 
 
+def _code(data: dict) -> str:
+    """The entry's 报名码, or a word saying it was removed with the person's data."""
+    return data.get("code") or "（已删除）"
+
+
+def _promoted(data: dict) -> str:
+    promoted = data.get("promoted") or []
+    if promoted:
+        return f"；候补递补：{'、'.join(promoted)}"
+    if data.get("promoted_count"):
+        return f"；候补递补 {data['promoted_count']} 份"
+    return ""
+
+
 def _where(data: dict) -> str:
     parts = [data.get("page_title", ""), data.get("occurrence_start", "")]
     return " ".join(part for part in parts if part)
@@ -93,7 +138,7 @@ class CheckInFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         data = log_entry.data
-        return f"签到：报名码 {data.get('code', '')}（{_where(data)}）"
+        return f"签到：报名码 {_code(data)}（{_where(data)}）"
 
 
 class CancelFormatter(LogFormatter):
@@ -101,11 +146,8 @@ class CancelFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         data = log_entry.data
-        message = f"工作人员取消报名：报名码 {data.get('code', '')}（{_where(data)}）"
-        promoted = data.get("promoted") or []
-        if promoted:
-            message += f"；候补递补：{'、'.join(promoted)}"
-        return message
+        message = f"工作人员取消报名：报名码 {_code(data)}（{_where(data)}）"
+        return message + _promoted(data)
 
 
 class ResidentCancelFormatter(LogFormatter):
@@ -113,13 +155,10 @@ class ResidentCancelFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         data = log_entry.data
-        message = f"居民取消报名：报名码 {data.get('code', '')}（{_where(data)}）"
+        message = f"居民取消报名：报名码 {_code(data)}（{_where(data)}）"
         if data.get("erased"):
             message += "，并删除了姓名和手机号"
-        promoted = data.get("promoted") or []
-        if promoted:
-            message += f"；候补递补：{'、'.join(promoted)}"
-        return message
+        return message + _promoted(data)
 
 
 class PromoteFormatter(LogFormatter):
@@ -128,10 +167,11 @@ class PromoteFormatter(LogFormatter):
     def format_message(self, log_entry):
         data = log_entry.data
         freed_by = data.get("freed_by")
-        reason = f"因 {freed_by} 取消" if freed_by else "因名额增加"
-        return (
-            f"候补转为已报名：报名码 {data.get('code', '')}（{_where(data)}），{reason}"
-        )
+        if freed_by:
+            reason = f"因 {freed_by} 取消"
+        else:
+            reason = "因他人取消" if data.get("freed_by_cancel") else "因名额增加"
+        return f"候补转为已报名：报名码 {_code(data)}（{_where(data)}），{reason}"
 
 
 class EraseFormatter(LogFormatter):
@@ -139,9 +179,7 @@ class EraseFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         data = log_entry.data
-        return (
-            f"居民删除了报名码 {data.get('code', '')} 的姓名和手机号（{_where(data)}）"
-        )
+        return f"居民删除了报名码 {_code(data)} 的姓名和手机号（{_where(data)}）"
 
 
 class ExportFormatter(LogFormatter):
@@ -159,8 +197,8 @@ class ViewPersonalDataFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         data = log_entry.data
-        if "code" in data:  # one sign-up: door page, cancel confirmation
-            return f"查看报名码 {data['code']} 的完整姓名和手机号（{_where(data)}）"
+        if "code" in data or data.get("scrubbed"):  # one sign-up: door, cancel
+            return f"查看报名码 {_code(data)} 的完整姓名和手机号（{_where(data)}）"
         return f"查看报名名单，显示完整姓名和手机号 {data.get('rows', 0)} 条"
 
 

@@ -323,12 +323,15 @@ class RegistrationIndexView(IndexView):
     # Audit --------------------------------------------------------------
 
     def list_summary(self) -> tuple[str, dict]:
-        """A title and data describing the list shown, for the audit log."""
-        data = {
-            key: value
-            for key, value in self.request.GET.items()
-            if key not in ("export", "_w_filter_fragment") and value
-        }
+        """A title and data describing the list shown, for the audit log (the
+        search term masked)."""
+        data = audit.safe_filters(
+            {
+                key: value
+                for key, value in self.request.GET.items()
+                if key not in ("export", "_w_filter_fragment") and value
+            }
+        )
         title = "报名名单"
         if self.filters and self.filters.is_valid():
             page = self.filters.form.cleaned_data.get("page")

@@ -505,10 +505,38 @@ CONTENT_SECURITY_POLICY_MEDIA = {
     }
 }
 
+# Log lines never carry a resident's result/cancel token, a staff search (the
+# query string of an /admin/ address) or a full phone (portal/redact.py): every
+# handler here filters its records ("Not Found: /…/r/<token>/" reaches the root
+# logger's console; runserver's request lines keep Django's own format).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "portal.redact.RedactingFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
+    },
+    "loggers": {
+        # Its records also reach Django's own console handler (DEBUG only).
+        "django.request": {"filters": ["redact"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     # "Redis 已恢复" is an info line; it belongs beside the warning that Redis
     # was lost (portal/cache.py).

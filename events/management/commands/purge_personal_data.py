@@ -2,13 +2,24 @@
 ended longer ago than the retention period (站点设置 › 报名信息保留天数).
 
 Run daily (deploy/portal-purge-personal-data.timer); see
-``events.registration.purge_personal_data`` for what is kept and why.
+``events.registration.purge_personal_data`` for what is kept and why. With
+``--vacuum`` the sign-up and audit-log tables are then rewritten
+(``portal.vacuum``), so the old row versions leave the database files too.
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from wagtail.log_actions import registry as log_registry
 
 from events import registration as service
+from events.models import Registration
 from events.staff.audit import local
+from portal.vacuum import vacuum_tables
+
+
+def tables_holding_personal_data() -> list[str]:
+    """The sign-ups' table and the one their audit entries are kept in."""
+    log_model = log_registry.get_log_model_for_model(Registration)
+    return [Registration._meta.db_table, log_model._meta.db_table]
 
 
 class Command(BaseCommand):
@@ -31,8 +42,17 @@ class Command(BaseCommand):
             help="本次按活动结束 N 天计算，代替站点设置里的报名信息保留天数"
             " / override the retention setting for this run",
         )
+        parser.add_argument(
+            "--vacuum",
+            action="store_true",
+            help="清除后重写报名表和站点历史表（PostgreSQL: VACUUM FULL + CHECKPOINT；"
+            "SQLite: VACUUM + WAL 截断），旧数据不再留在数据库文件里。"
+            "重写期间报名会等待"
+            " / then rewrite the tables so old row versions leave the database "
+            "files (locks them while it runs)",
+        )
 
-    def handle(self, *args, dry_run=False, days=None, **options):
+    def handle(self, *args, dry_run=False, days=None, vacuum=False, **options):
         if days is not None and days < 1:
             raise CommandError("--days 至少为 1（天）/ --days must be at least 1.")
         result = service.purge_personal_data(days=days, dry_run=dry_run)
@@ -58,3 +78,16 @@ class Command(BaseCommand):
                 f"({result.occurrences} occurrences); logged in the site history."
             )
         )
+        if vacuum:
+            done = vacuum_tables(tables_holding_personal_data())
+            for statement in done.statements:
+                self.stdout.write(f"  {statement}")
+            for note in done.notes:
+                self.stderr.write(f"  {note}")
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "已重写数据表，旧数据已从数据库文件中移除（备份和归档 WAL 除外）。"
+                    "\nTables rewritten; old row versions are gone from the "
+                    "database files (not from backups or archived WAL)."
+                )
+            )
