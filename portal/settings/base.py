@@ -536,11 +536,11 @@ LOGGING = {
             "level": "INFO",
             "propagate": False,
         },
+        # "Redis 已恢复" is an info line; it belongs beside the warning that Redis
+        # was lost (portal/cache.py).
+        "portal.cache": {"level": "INFO"},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
-    # "Redis 已恢复" is an info line; it belongs beside the warning that Redis
-    # was lost (portal/cache.py).
-    "loggers": {"portal.cache": {"level": "INFO"}},
 }
 
 # iCalendar UIDs (activity-<id>@<domain>) must never change, so they use a fixed

@@ -52,7 +52,7 @@ def scrub(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0004_rename_registration_log_actions"),
+        ("events", "0005_scoped_log_entry"),
         ("wagtailcore", "0098_apitoken"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
