@@ -466,6 +466,44 @@ def test_access_log_holds_no_query_strings_or_tokens(site):
     assert phone not in log and token not in log and "?" not in log
 
 
+def test_app_not_answering_gets_a_chinese_503(site):
+    """nginx with the recipe in front of a port where nothing listens: the
+    resident gets a Chinese page that says to try again, never nginx's English
+    502."""
+    work = site.work / "app-down"
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (work / kind).mkdir(parents=True)
+    ports = {"https": free_port(), "http": free_port(), "gunicorn": free_port()}
+    for name in ("portal.crt", "portal.key"):
+        shutil.copy(site.work / name, work / name)
+    site_conf, main_conf = work / "portal.conf", work / "nginx.conf"
+    site_conf.write_text(render_site(work, ports, site.work / "static", work))
+    main_conf.write_text(render_main(work, site_conf))
+    nginx_args = [tool("nginx"), "-p", str(work), "-c", str(main_conf), "-e", "stderr"]
+    proxy = subprocess.Popen(
+        [*nginx_args, "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    down = Site(work, ports, site.server, str(work / "portal.crt"))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                status, headers, body = down.get("/activities/")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proxy.poll() is None
+                time.sleep(0.2)
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=20)
+    assert status == 503
+    assert headers["Retry-After"] == "30"
+    assert "请过半分钟再试" in body.decode()
+    assert "Bad Gateway" not in body.decode()
+
+
 def test_systemd_units_verify_and_are_hardened(tmp_path):
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
