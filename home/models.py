@@ -6,6 +6,8 @@ querysets below so each index runs a fixed number of queries however many
 children it has.
 """
 
+import hashlib
+
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
@@ -59,6 +61,16 @@ def community_field(
 # ---------------------------------------------------------------------------
 
 
+def route_name(path_components) -> str:
+    """The path in a memo's cache key: as it is when short and plain, else its
+    digest (a cache key must stay under 250 characters without spaces or
+    control characters, and a visitor may send any path)."""
+    path = "/".join(path_components)
+    if len(path) <= 120 and path.isascii() and path.isprintable() and " " not in path:
+        return path
+    return "sha256-" + hashlib.sha256(path.encode()).hexdigest()
+
+
 class HomePage(BasePage):
     """街道门户首页: banner, featured 一社一品 brands, latest 花园榜样 and news."""
 
@@ -108,7 +120,7 @@ class HomePage(BasePage):
             return page.pk, page.content_type_id, page.depth - self.depth
 
         page_id, content_type_id, levels = pagecache.remember(
-            f"route:{self.pk}:{'/'.join(path_components)}",
+            f"route:{self.pk}:{route_name(path_components)}",
             build,
             keep=lambda found: len(path_components) - found[2] <= 1,
         )
