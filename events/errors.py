@@ -30,8 +30,12 @@ MESSAGES = {
     "not_open_yet": "报名将于 {opens:%-m月%-d日 %H:%M} 开始。",
     "closed": "报名已截止。",
     # Decided under the lock
+    # The same answer whether or not the name matches, so that it tells nobody
+    # whose sign-up it is (events/signup_cookie.py). When 我的报名 exists
+    # (PRODUCT.md: find the sign-up again from any phone), point to it here.
     "already_signed_up": (
-        "这个手机号已经报名了这一场。如需更改，请先用报名结果页上的链接取消原报名。"
+        "这个手机号不能再报名这一场。如果您已经报过名，请用报名时保存的结果页链接"
+        "查看或取消，或联系社区工作人员。"
     ),
     "full": "名额已满（剩余 {left} 个名额），本活动不设候补。",
     # Check-in at the door
@@ -89,7 +93,8 @@ class SignupClosedError(SignupError):
 
 
 class AlreadySignedUpError(SignupError):
-    """The phone already holds another name's sign-up for this date."""
+    """The phone already holds an active sign-up for this date, and the caller
+    did not show it is theirs (another browser, or another name)."""
 
     code = "already_signed_up"
 

@@ -15,7 +15,7 @@ the reasons just given. Keys are sha256 hashes, so neither addresses nor phone
 numbers are readable in the cache.
 
 Settings: ``SIGNUP_LIMITS_ENABLED``, ``SIGNUP_LIMIT_PER_ADDRESS`` (``30/10m``),
-``SIGNUP_LIMIT_PER_PHONE`` (``5/10m``), ``PUBLIC_POST_MAX_BYTES``; see
+``SIGNUP_LIMIT_PER_PHONE`` (``5/10m`` sign-ups made), ``PUBLIC_POST_MAX_BYTES``; see
 ``portal/settings/base.py``.
 """
 
@@ -77,39 +77,64 @@ def phone_key(group, request) -> str | None:
 
 
 def check_signup(request) -> Limited | None:
-    """Count one sign-up POST against the per-address, then the per-phone limit,
-    and return the first one it exceeds, else None. Every call counts: call it once
-    per POST, before the form is validated (bad and bot posts count too). A request
-    refused by the address limit is not counted against its phone number."""
+    """Count one sign-up POST against the per-address limit, then see whether its
+    phone number has used up the per-phone limit; return the first limit it is
+    over, else None. Call it once per POST, before the form is validated: every
+    POST counts against its address (bad and bot posts too). The phone's count
+    holds only sign-ups that were made (``count_signup``), so nobody can use up
+    a resident's number by posting it, from anywhere."""
     if not settings.SIGNUP_LIMITS_ENABLED:
         return None
     checks = (
-        ("address", settings.SIGNUP_LIMIT_PER_ADDRESS, address_key),
-        ("phone", settings.SIGNUP_LIMIT_PER_PHONE, phone_key),
+        ("address", settings.SIGNUP_LIMIT_PER_ADDRESS, address_key, True),
+        ("phone", settings.SIGNUP_LIMIT_PER_PHONE, phone_key, False),
     )
-    for name, rate, key in checks:
-        if not rate:
+    for name, rate, key, increment in checks:
+        usage = _usage(request, name, rate, key, increment=increment)
+        if usage is None:
             continue
-        value = key(None, request)
-        if not value:
-            continue
-        try:
-            usage = get_usage(
-                request,
-                group=f"signup-{name}",
-                key=lambda group, request, value=value: value,
-                rate=rate,
-                method="POST",
-                increment=True,
-            )
-        except Exception:  # noqa: BLE001 - the cache is down: let residents through
-            log.warning("sign-up limit %s not counted", name, exc_info=True)
-            continue
-        if usage and usage["should_limit"]:
+        # Counted now: over when this one went past the limit. Only looked at
+        # (the phone): over when the limit is used up already.
+        over = usage["count"] > usage["limit"] or (
+            not increment and usage["count"] >= usage["limit"]
+        )
+        if over:
             # The window's last second still belongs to it: the count resets
             # one second after ``time_left`` runs out.
             return Limited(limit=name, retry_after=max(1, usage["time_left"] + 1))
     return None
+
+
+def count_signup(request) -> None:
+    """Count a sign-up that was made (its transaction committed) against its phone
+    number's limit. A resubmission that returned an existing sign-up, and every
+    refusal, are not counted."""
+    if settings.SIGNUP_LIMITS_ENABLED:
+        _usage(
+            request, "phone", settings.SIGNUP_LIMIT_PER_PHONE, phone_key, increment=True
+        )
+
+
+def _usage(request, name, rate, key, *, increment: bool) -> dict | None:
+    """django-ratelimit's count for one limit (None: the limit is off, the request
+    has no such key, or the cache failed — then residents are let through)."""
+    if not rate:
+        return None
+    value = key(None, request)
+    if not value:
+        return None
+    try:
+        return get_usage(
+            request,
+            group=f"signup-{name}",
+            key=lambda group, request, value=value: value,
+            rate=rate,
+            method="POST",
+            increment=increment,
+        )
+    except Exception:  # noqa: BLE001 - the cache is down: let residents through
+        log.warning("sign-up limit %s not counted", name, exc_info=True)
+        return None
 
 
 def too_many(response: HttpResponse, limited: Limited) -> HttpResponse:

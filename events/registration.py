@@ -32,6 +32,7 @@ import re
 import secrets
 import sqlite3
 import unicodedata
+from collections.abc import Collection
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -266,11 +267,16 @@ def sign_up(
     party_size: int = 1,
     household: str = "",
     note: str = "",
+    mine: Collection[int] = (),
     now=None,
 ) -> SignUpResult:
     """Sign a resident up for one occurrence: 已报名 while seats last, then 候补 if
-    the activity keeps a waitlist. Resubmitting the same name and phone returns the
-    existing sign-up. Raises SignupError (nothing stored): InvalidSignupError,
+    the activity keeps a waitlist. The same phone again for the same date returns
+    the existing sign-up (``created=False``) only when its id is in ``mine`` (the
+    sign-ups the caller knows to be this resident's: the browser's signed cookie,
+    ``events/signup_cookie.py``) and the name is the same; otherwise it is an
+    AlreadySignedUpError, the same whatever the name, so that knowing a name and
+    a phone gives nothing away. Raises SignupError (nothing stored): InvalidSignupError,
     SignupClosedError, AlreadySignedUpError, EventFullError, BusyError.
     ``now`` (default: the time) decides whether sign-up is open; the stored time,
     which orders the waitlist, is taken once the lock is held, so waitlist order
@@ -301,7 +307,7 @@ def sign_up(
             occurrence=occurrence, phone=phone, status__in=ACTIVE_STATUSES
         ).first()
         if existing is not None:
-            if existing.name == name:
+            if existing.pk in mine and existing.name == name:
                 return SignUpResult(existing, created=False)
             raise AlreadySignedUpError()
         if _claim(occurrence, party_size):
@@ -357,10 +363,12 @@ def cancel(
     Cancelling an already cancelled sign-up changes nothing except that it can
     still be erased. Writes the audit entries of the cancellation
     and each promotion (with ``user``: None for the resident's own).
-    Raises RegistrationNotFoundError, BusyError."""
-    now = now or timezone.now()
+    Raises RegistrationNotFoundError, BusyError.
+    The cancellation and promotion times are read once the lock is held (unless
+    ``now`` is given), so promotions in order carry times in order."""
     with _transaction():
         registration = _lock_registration(registration_id)
+        now = now or timezone.now()
         occurrence = registration.occurrence
         erased = erase and not registration.is_erased
         if erased:

@@ -21,7 +21,7 @@ from core.models import filter_query, int_or_none, paginate
 from home.models import CommunityPage, SiteSettings
 from portal import failure, pagecache
 
-from . import ical, limits
+from . import ical, limits, signup_cookie
 from .errors import BusyError, SignupError, message
 from .forms import SignUpForm
 from .models import EVENT_KINDS, Occurrence, Registration
@@ -132,7 +132,9 @@ def render_signup(page, request, form=None, status: int = 200, retry: bool = Fal
 
 def signup(page, request):
     """GET shows the sign-up form; POST signs up through the service and sends the
-    resident to their result page, or shows the form again with the input kept."""
+    resident to their result page, or shows the form again with the input kept.
+    The same phone again for the same date leads back to the existing sign-up
+    only in the browser that made it (``events/signup_cookie.py``)."""
     if not page.registration_required:
         return HttpResponseRedirect(page.url)
     if request.method != "POST":
@@ -142,7 +144,8 @@ def signup(page, request):
         o for o in page_occurrences(page, now) if not closed_reason(page, o, now)
     ]
     form = SignUpForm(request.POST, page=page, occurrences=open_occurrences)
-    # Counted before validation, so bad and bot posts count too.
+    # Counted against the address before validation, so bad and bot posts count
+    # too; the phone's count holds only sign-ups made (count_signup below).
     if (limited := limits.check_signup(request)) is not None:
         form.add_error(None, limited.text)
         return limits.too_many(render_signup(page, request, form), limited)
@@ -161,6 +164,7 @@ def signup(page, request):
             party_size=data["party_size"],
             household=data["household"],
             note=data["note"],
+            mine=signup_cookie.held(request),
         )
     except SignupError as error:
         if isinstance(error, BusyError):  # nothing stored: the same form again
@@ -178,7 +182,10 @@ def signup(page, request):
         response["Retry-After"] = str(failure.RETRY_AFTER)
         response._has_been_logged = True  # above, with the exception
         return response
-    return HttpResponseRedirect(result_url(page, result.registration), status=303)
+    if result.created:  # committed: now it counts against the phone number
+        limits.count_signup(request)
+    response = HttpResponseRedirect(result_url(page, result.registration), status=303)
+    return signup_cookie.remember(request, response, result.registration.pk)
 
 
 def result_url(page, registration) -> str:

@@ -364,7 +364,11 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 # Staff login lockout (django-axes; the page: portal/lockout.py). AXES_FAILURE_LIMIT
 # failed logins for one username from one address lock that pair for
-# AXES_COOLOFF_TIME; a failure during the lockout starts the cool-off again. Keyed
+# AXES_COOLOFF_TIME from the failure that locked it. Nothing tried during the lock
+# counts or extends it (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False):
+# the right password after the cool-off always works. Failures are counted while
+# they come less than AXES_COOLOFF_TIME apart (axes keeps one row per pair with
+# the last failure's time), so slow guessing still locks; each lock ends on time. Keyed
 # on the pair, not the username alone (anyone could then lock an editor out from
 # anywhere) nor the address alone (an office behind one NAT would lock each other
 # out). Attempts are kept in the database (AccessAttempt), so every process and
@@ -380,6 +384,7 @@ AXES_CLIENT_IP_CALLABLE = "portal.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Successful logins are not logged with their address (no use here that would
 # justify keeping staff addresses); failed attempts live only until they expire.
 AXES_DISABLE_ACCESS_LOG = True

@@ -94,21 +94,37 @@ def test_capacity_is_counted_in_people_then_waitlist(index):
     assert service.waitlist_position(second) == 1
 
 
-def test_resubmitting_returns_the_existing_sign_up(index):
+def test_resubmitting_returns_the_existing_sign_up_to_its_holder(index):
+    """``mine``: the sign-ups the caller shows are this resident's (the
+    browser's signed cookie, events/signup_cookie.py)."""
     page = make_activity(index)
     first = sign(page, "13900001111")
-    again = sign(page, "139 0000 1111")
+    again = sign(page, "139 0000 1111", mine=[first.registration.pk])
     assert not again.created
     assert again.registration.pk == first.registration.pk
     assert Registration.objects.filter(page_id=page.pk).count() == 1
 
 
-def test_same_phone_other_name_is_refused(index):
+@pytest.mark.parametrize("name", ["王秀兰", "李建华"])
+@pytest.mark.parametrize("holder", [False, True])
+def test_the_same_phone_otherwise_is_refused_the_same_whatever_the_name(
+    index, name, holder
+):
+    """Without the sign-up in ``mine`` a name and a phone are no key: the same
+    refusal for the right name and a wrong one (no oracle). The holder with
+    another name is refused too (one sign-up per phone and date)."""
     page = make_activity(index)
-    sign(page, "13900001111")
+    first = sign(page, "13900001111").registration
+    if holder and name == "王秀兰":
+        return  # the holder's own resubmission: the test above
+    mine = [first.pk] if holder else [first.pk + 1000]
     with pytest.raises(SignupError) as error:
-        sign(page, "13900001111", name="李建华")
-    assert "已经报名" in error.value.message
+        sign(page, "13900001111", name=name, mine=mine)
+    assert error.value.code == "already_signed_up"
+    assert error.value.message == (
+        "这个手机号不能再报名这一场。如果您已经报过名，请用报名时保存的结果页链接"
+        "查看或取消，或联系社区工作人员。"
+    )
     assert Registration.objects.filter(page_id=page.pk).count() == 1
 
 

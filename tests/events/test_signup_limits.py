@@ -104,14 +104,23 @@ def test_bad_and_bot_posts_count_against_the_address(client, page, limits):
 
 
 def test_per_phone_number_whatever_its_spelling(client, page, limits):
-    """Same number from three addresses: the first signs up, the second is the
-    double-submit answer (the same sign-up), the third is over the limit."""
+    """Same number from three addresses: two sign-ups made use up its limit (the
+    double-submit answer in between is the same sign-up and does not count), the
+    third is over the limit. Posts that make no sign-up never count against a
+    phone: tests/events/test_signup_identity.py."""
+    second_page = ActivityPageFactory(
+        parent=page.get_parent(), registration_required=True, capacity=5
+    )
     first = post(client, page, ip="192.0.2.1", phone="138 0000 1234")
     assert first.status_code == 303
     again = post(client, page, ip="192.0.2.2", phone="+86 138-0000-1234")
     assert again.status_code == 303 and again["Location"] == first["Location"]
-    assert_too_many(post(client, page, ip="192.0.2.3", phone="13800001234"))
-    assert rows(page) == 1
+    assert post(client, second_page, ip="192.0.2.2").status_code == 303
+    third_page = ActivityPageFactory(
+        parent=page.get_parent(), registration_required=True, capacity=5
+    )
+    assert_too_many(post(client, third_page, ip="192.0.2.3", phone="13800001234"))
+    assert rows(page) == rows(second_page) == 1 and rows(third_page) == 0
     # Another number from that address is fine.
     assert post(client, page, ip="192.0.2.3", phone=phone(9)).status_code == 303
 
@@ -163,9 +172,16 @@ def test_default_limits_thirty_per_address_five_per_phone(client, page, settings
         assert post(client, page, phone="1").status_code == 400
     assert post(client, page, phone=phone(1)).status_code == 303  # the 30th
     assert_too_many(post(client, page, phone=phone(2)))
+    # Five sign-ups made with one number, from five addresses; the sixth is over.
+    pages = [
+        ActivityPageFactory(
+            parent=page.get_parent(), registration_required=True, capacity=5
+        )
+        for _ in range(6)
+    ]
     for n in range(5):
-        assert post(client, page, ip=f"192.0.2.{n}").status_code == 303
-    assert_too_many(post(client, page, ip="192.0.2.99"))
+        assert post(client, pages[n], ip=f"192.0.2.{n}").status_code == 303
+    assert_too_many(post(client, pages[5], ip="192.0.2.99"))
     cache.clear()
 
 

@@ -213,8 +213,9 @@ def test_same_phone_other_name_is_refused_without_revealing_anything(client, pag
     first = post(client, page)
     response = post(client, page, name="李建华")
     html = response.content.decode()
-    assert response.status_code == 409 and "已经报名" in html
+    assert response.status_code == 409 and "不能再报名这一场" in html
     assert first["Location"] not in html
+    # Other browsers: tests/events/test_signup_identity.py
 
 
 def test_lock_timeout_gives_a_retry_page_with_the_input_kept(client, page):

@@ -1,6 +1,8 @@
 """Staff login lockout (django-axes, settings in portal/settings/base.py, the page in
 portal/lockout.py): after AXES_FAILURE_LIMIT failures for one username from one
-address that pair is locked for the cool-off, and nobody else is.
+address that pair is locked for the cool-off from the failure that locked it, and
+nobody else is. Nothing tried during the lock extends it; the right password
+after it works.
 
 Through the Wagtail admin's real login form (/admin/login/), with the test
 settings' lockout switched on as everywhere. Across processes:
@@ -29,6 +31,7 @@ HOME = "203.0.113.7"  # the editor's office
 ATTACKER = "198.51.100.66"
 PROXY = "10.0.0.2"
 LOCKED_TEXT = "登录失败次数过多，请 15 分钟后再试"
+JUST = timedelta(milliseconds=1)  # a lock lasts the cool-off, its last instant too
 
 
 @pytest.fixture
@@ -59,11 +62,12 @@ def fail(client, times, **kwargs):
     return [login(client, password="错误的密码", **kwargs) for _ in range(times)]
 
 
-def assert_locked(response):
+def assert_locked(response, retry_after=900):
     assert response.status_code == 429
     html = response.content.decode()
-    assert LOCKED_TEXT in html
-    assert response["Retry-After"] == "900"
+    minutes = -(-retry_after // 60)
+    assert LOCKED_TEXT.replace("15", str(minutes)) in html
+    assert response["Retry-After"] == str(retry_after)
     assert response["Cache-Control"] == "no-store"
     assert "_auth_user_id" not in response.wsgi_request.session
 
@@ -93,19 +97,72 @@ def test_the_lockout_page_shows_the_configured_cool_off(client, editor, settings
     assert response["Retry-After"] == "1800"
 
 
-def test_the_lock_ends_after_the_cool_off(client, editor):
+def test_the_lock_ends_a_fixed_time_after_it_began(client, editor):
+    """Before: any try during the lock (the right password too) restarted the
+    15 minutes, so the editor was still locked at 28 minutes."""
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
         assert_locked(fail(client, 5)[-1])
-        clock.shift(timedelta(minutes=14))
-        # Still locked; and this try (right password) restarts the cool-off.
-        assert_locked(login(client))
-        clock.shift(timedelta(minutes=14))
-        assert_locked(login(client))
-        clock.shift(timedelta(minutes=15, seconds=1))
+        clock.shift(timedelta(minutes=10))
+        # Still locked, for what is left; neither try extends it.
+        assert_locked(fail(client, 1)[0], retry_after=300)
+        clock.shift(timedelta(minutes=4))
+        assert_locked(login(client), retry_after=60)
+        clock.shift(timedelta(seconds=59))
+        assert_locked(login(client), retry_after=1)
+        clock.shift(timedelta(seconds=1))  # 15 minutes: the last instant of it
+        assert_locked(login(client), retry_after=1)
+        clock.shift(JUST)
         assert logged_in(login(client))
         # A success clears the count: one more failure is a failure, not a lock.
         assert fail(client, 1)[0].status_code == 200
+
+
+def test_a_wrong_password_every_40_seconds_cannot_keep_the_lock(
+    client, editor, settings
+):
+    """The reproduction (issue 16, item 6): a one-minute cool-off and one wrong
+    password every 40 s, for ten minutes. Before, the failure during the lock
+    restarted it: locked from the fifth failure on, for good (and the right
+    password refused throughout). Now each lock ends 60 s after it began, and the
+    right password right after it works."""
+    settings.AXES_COOLOFF_TIME = timedelta(seconds=60)
+    start = timezone.now()
+    locks = []  # [began, last seen locked] in seconds from the start
+    with time_machine.travel(start, tick=False) as clock:
+        for second in range(0, 600, 40):
+            clock.move_to(start + timedelta(seconds=second))
+            response = fail(client, 1)[0]
+            if response.status_code == 429:
+                if locks and locks[-1][1] == second - 40:
+                    locks[-1][1] = second
+                    began = locks[-1][0]
+                    assert int(response["Retry-After"]) == began + 60 - second
+                else:
+                    locks.append([second, second])
+                    assert response["Retry-After"] == "60"
+            else:
+                assert response.status_code == 200
+        longest = max(last - began for began, last in locks)
+        print(f"lockout: locks (began, last seen locked) {locks}; longest {longest}s")
+        assert locks and longest < 60
+        # The right password once the last lock is over.
+        clock.move_to(start + timedelta(seconds=locks[-1][0] + 60) + JUST)
+        assert logged_in(login(client))
+
+
+def test_the_right_password_during_the_lock_does_not_extend_it(
+    client, editor, settings
+):
+    settings.AXES_COOLOFF_TIME = timedelta(seconds=60)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        assert_locked(fail(client, 5)[-1], retry_after=60)
+        for second in (20, 40, 59):
+            clock.move_to(start + timedelta(seconds=second))
+            assert_locked(login(client), retry_after=60 - second)
+        clock.move_to(start + timedelta(seconds=60) + JUST)
+        assert logged_in(login(client))
 
 
 def test_a_success_before_the_limit_clears_the_count(client, editor):
