@@ -4,9 +4,9 @@ admin views.
 Wagtail's explorer shows a 「X社区宣传员」 only their community's pages (the page
 permission policy's ``explorable_instances``), but some stock views list any page:
 the page chooser (browse, search, chosen-multiple), the bulk actions' confirmation
-pages, the move confirmation, the copy form's parent and the page-types report. For an
-unpublished page the title there is the draft's: another community's work in
-progress. Here every one of them is limited to ``visible_pages(user)``:
+pages, the move confirmation, the copy form's parent and the page-types report.
+For an unpublished page the title there is the draft's: another community's work
+in progress. Here every one of them is limited to ``visible_pages(user)``:
 
 - the pages the explorer shows the user (their own and those pages' ancestors), and
 - published pages that anyone may read, as long as their admin title is the title
