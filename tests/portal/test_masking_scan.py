@@ -15,12 +15,16 @@ entries too. Then:
   door page, cancel confirmation and 操作记录, 站点历史 and the admin search;
 - the resident's own result page shows the phone masked;
 - a staff member with the permission does see full numbers on those pages (so the
-  scan can fail), and every response that shows one wrote an audit entry.
+  scan can fail), and every response that shows one wrote an audit entry;
+- the audit log those views wrote holds no full number and no name (search terms
+  are kept masked), and once the sign-ups are purged, no masked number either.
 """
 
 import io
+import json
 import random
 import re
+from datetime import timedelta
 from html import escape
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
@@ -40,6 +44,7 @@ from events.staff import audit
 pytestmark = pytest.mark.django_db
 
 FULL_PHONE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+MASKED_PHONE = re.compile(r"1[3-9]\d\*{4}\d{4}")
 HREF = re.compile(r"""(?:href|src)=["']([^"'#]+)""")
 TEXT_TYPES = ("text/", "application/xml", "application/json", "image/svg")
 SKIP_PREFIXES = ("/admin/", "/media/", "/images/", "/static/", "/documents/")
@@ -395,3 +400,41 @@ def test_staff_with_the_permission_see_full_numbers_and_each_view_is_logged(
     # (each sampled sign-up's door page at least, and the listings)
     assert revealed > len(sample(residents)) + 10
     assert logged.filter(action=audit.EXPORT).count() == len(export_urls())
+
+
+def test_the_audit_log_keeps_no_number_or_name_and_forgets_purged_sign_ups(
+    client, django_user_model, residents
+):
+    boss = django_user_model.objects.create_user("auditor", password="x")
+    grant(boss, "view_registration", "change_registration", "view_personal_data")
+    client.force_login(boss)
+    # Searches for each phone and name, every door page, cancel confirmation,
+    # listing and export: all logged.
+    scan_staff(client, staff_urls(residents) + export_urls())
+    entries = ModelLogEntry.objects.filter(
+        content_type__app_label="events", content_type__model="registration"
+    )
+    logged = [
+        (e.object_id, e.label, json.dumps(e.data, ensure_ascii=False)) for e in entries
+    ]
+    searches = [data for object_id, _, data in logged if '"q": ' in data]
+    assert len(searches) >= 8, "the searches were logged"
+    text = "\n".join(label + data for _, label, data in logged)
+    assert not FULL_PHONE.search(text)
+    assert not [name for name in NAMES if name in text]
+    assert MASKED_PHONE.search(text), "sign-ups with their data keep a masked label"
+
+    # Ten years on, every session has ended: the purge takes everyone's data.
+    later = timezone.now() + timedelta(days=3650)
+    assert service.purge_personal_data(days=1, now=later).purged
+    assert not Registration.objects.exclude(phone="").exists()
+    left = [
+        (e.object_id, e.label, json.dumps(e.data, ensure_ascii=False))
+        for e in entries.all()
+    ]
+    codes = set(Registration.objects.values_list("code", flat=True))
+    for object_id, label, data in left:
+        if object_id == str(audit.LIST_OBJECT_ID):
+            continue  # a list's filters: masked search terms, no sign-up
+        assert not MASKED_PHONE.search(label + data), (label, data)
+        assert not [code for code in codes if code in label + data], (label, data)
