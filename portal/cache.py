@@ -86,6 +86,7 @@ class RedisBreaker:
         self._lock = threading.Lock()
         self.down = False
         self._retry_at = 0.0
+        self._recovered_at = float("-inf")
         self._fallbacks: dict[str, LocMemCache] = {}
 
     def add_fallback(self, name: str, fallback: LocMemCache) -> None:
@@ -112,10 +113,12 @@ class RedisBreaker:
         self.recovered()
         return True
 
-    def failed(self, error: BaseException) -> None:
-        """A call could not reach Redis: use the fallbacks from now on."""
+    def failed(self, error: BaseException, started: float) -> None:
+        """A call made at ``started`` (``time.monotonic()``) could not reach
+        Redis: use the fallbacks from now on, unless Redis answered since then (a
+        call that was waiting out its timeout when another found Redis back)."""
         with self._lock:
-            if self.down:
+            if self.down or started < self._recovered_at:
                 return
             self.down = True
             self._retry_at = time.monotonic() + retry_seconds()
@@ -134,6 +137,7 @@ class RedisBreaker:
             if not self.down:
                 return
             self.down = False
+            self._recovered_at = time.monotonic()
             self._clear_fallbacks()
         log.info(
             "Redis 已恢复（%s，进程 %d），本进程重新使用共享缓存。",
@@ -190,10 +194,11 @@ def _guarded(name: str):
 
     def method(self, *args, **kwargs):
         if self.breaker.allows(self.ping):
+            started = time.monotonic()
             try:
                 return redis_method(self, *args, **kwargs)
             except UNREACHABLE as error:
-                self.breaker.failed(error)
+                self.breaker.failed(error, started)
         return getattr(self.fallback, name)(*args, **kwargs)
 
     method.__name__ = name
@@ -240,10 +245,11 @@ class PortalRedisCache(RedisCache):
         """Publish on Redis; nothing while Redis is down (no one would hear)."""
         if not self.breaker.allows(self.ping):
             return
+        started = time.monotonic()
         try:
             self.redis_client().publish(channel, message)
         except UNREACHABLE as error:
-            self.breaker.failed(error)
+            self.breaker.failed(error, started)
 
 
 # Every call Django's Redis backend implements; the others (decr, get_or_set,

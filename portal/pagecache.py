@@ -259,13 +259,15 @@ def bump(*names: str) -> None:
 def store_tokens(tokens: dict[str, str]) -> None:
     """Make ``tokens`` the current generations, here and in every process."""
     names = list(tokens)
-    cache().set_many(
-        {
-            key: tokens[name]
-            for name, key in zip(names, generation_keys(names), strict=True)
-        },
-        timeout=generation_timeout(),
-    )
+    keyed = {
+        key: tokens[name]
+        for name, key in zip(names, generation_keys(names), strict=True)
+    }
+    timeout = generation_timeout()
+    cache().set_many(keyed, timeout=timeout)
+    if timeout is None and generation_timeout() is not None:
+        # Redis was lost by this very call: the tokens went to memory for good.
+        cache().set_many(keyed, timeout=generation_timeout())
     shared = shared_store()
     if shared is not None:  # other processes' copies, then this one's
         pagecache_local.publish(shared, tokens)

@@ -222,6 +222,25 @@ def test_reconnect_hooks_run_once_per_recovery(nowhere, clock, monkeypatch):
     assert calls == [1]
 
 
+def test_a_call_that_failed_before_redis_came_back_does_not_trip_it_again(
+    nowhere, clock, monkeypatch, caplog
+):
+    """A call waiting out its timeout while another found Redis back: its
+    failure is old news, not a new outage."""
+    caplog.set_level(logging.INFO, logger="portal.cache")
+    store = nowhere
+    store.get("x")
+    started = clock.now + 5.5
+    clock.now += 6
+    monkeypatch.setattr(portal_cache.PortalRedisCache, "ping", lambda self: None)
+    assert store.breaker.allows(store.ping) and not store.breaker.down
+    store.breaker.failed(redis.TimeoutError("late"), started)
+    assert not store.breaker.down
+    store.breaker.failed(redis.ConnectionError("lost again"), clock.now)
+    assert store.breaker.down
+    assert len(down_lines(caplog)) == 2 and len(back_lines(caplog)) == 1
+
+
 # ---------------------------------------------------------------------------
 # The page cache and the sign-up limits on top of it
 # ---------------------------------------------------------------------------
