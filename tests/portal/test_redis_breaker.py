@@ -228,6 +228,7 @@ def test_a_call_that_failed_before_redis_came_back_does_not_trip_it_again(
     """A call waiting out its timeout while another found Redis back: its
     failure is old news, not a new outage."""
     caplog.set_level(logging.INFO, logger="portal.cache")
+    monkeypatch.setattr(portal_cache, "_reconnect_hooks", [])  # Redis is not there
     store = nowhere
     store.get("x")
     started = clock.now + 5.5
