@@ -229,3 +229,15 @@ def test_the_phone_limit_counts_sign_ups_made(client, index, limits):
     assert over.status_code == 429 and 1 <= int(over["Retry-After"]) <= 600
     assert "提交太频繁" in over.content.decode()
     assert rows(pages[5]) == 0
+
+
+def test_an_answer_lost_after_the_commit_gets_the_neutral_answer(client, page):
+    """The trade-off (also in tests/events/test_kill_signup.py): the sign-up was
+    stored but its answer, and with it the cookie, never reached the browser.
+    Pressing 提交 again no longer shows the sign-up; it makes no second one and
+    says how to find it."""
+    assert post(client, page).status_code == 303
+    registration = Registration.objects.get(page_id=page.pk)
+    client.cookies.pop(signup_cookie.COOKIE_NAME)  # as if the answer was lost
+    assert_neutral(post(client, page), registration)
+    assert rows(page) == 1
