@@ -131,7 +131,7 @@ def test_vacuum_removes_purged_data_from_the_database_files(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "已重写数据表" in result.stdout
     if postgres:
-        assert 'VACUUM (FULL, ANALYZE) "events_registration"' in result.stdout
+        assert 'VACUUM (FULL, VERBOSE, ANALYZE) "events_registration"' in result.stdout
         assert "CHECKPOINT" in result.stdout
     else:
         assert "PRAGMA wal_checkpoint(TRUNCATE)" in result.stdout
