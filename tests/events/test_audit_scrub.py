@@ -1,7 +1,7 @@
 """The audit log keeps no key to a person once their data goes: staff searches are
 stored masked, and a sign-up's entries are scrubbed (no code, no masked phone) in
 the transaction that erases or purges it; entries written before are masked and
-scrubbed by migration 0005."""
+scrubbed by migration 0006."""
 
 import importlib
 import json
@@ -232,13 +232,13 @@ def test_a_failed_scrub_rolls_the_erasure_back(client, page, monkeypatch):
 
 
 # ---------------------------------------------------------------------------
-# Entries written before: migration 0005
+# Entries written before: migration 0006
 # ---------------------------------------------------------------------------
 
 
 def test_the_migration_masks_old_searches_and_scrubs_erased_sign_ups(page, boss):
     migration = importlib.import_module(
-        "events.migrations.0005_scrub_audit_personal_data"
+        "events.migrations.0006_scrub_audit_personal_data"
     )
     guo, wang = sign(page, GUO), sign(page, WANG)
     # As the code before wrote them: search terms verbatim, the erased sign-up's
