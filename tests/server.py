@@ -284,6 +284,7 @@ class DemoServer:
         signup_limits: bool = False,
         demo: bool = True,
         command: list[str] | None = None,
+        server_log: Path | None = None,
     ):
         """``gunicorn=N`` serves with N gunicorn worker processes (8 threads each,
         a production-sized listen backlog) instead of ``runserver``.
@@ -299,7 +300,11 @@ class DemoServer:
         an empty database and media folder (not even migrated) instead of a copy
         of the demo; ``start()`` then migrates and loads the demo itself.
         ``command`` replaces the server's command line, e.g. a systemd unit's
-        ``ExecStart`` (it must listen on ``self.port``)."""
+        ``ExecStart`` or gunicorn with ``portal/gunicorn.conf.py``: it must listen
+        on ``self.port``, which ``BIND`` in its environment names.
+        ``server_log`` is the file for the server process's own output (an error
+        log to read alone); by default it goes to ``server.log`` with the output
+        of the ``manage`` commands."""
         self.workdir = workdir
         self.gunicorn = gunicorn
         self.command = command
@@ -329,8 +334,13 @@ class DemoServer:
             }
         if not self.env.get("DATABASE_URL"):
             self.env.pop("DATABASE_URL", None)
+        if command:
+            self.env["BIND"] = f"127.0.0.1:{self.port}"
         self.process = None
         self.log = open(workdir / "server.log", "w")  # noqa: SIM115
+        self.server_log = self.log
+        if server_log:
+            self.server_log = open(server_log, "w")  # noqa: SIM115
 
     def prepare_database(self) -> None:
         """The demo in this server's database and media folder: a copy of the
@@ -412,7 +422,7 @@ class DemoServer:
             command,
             cwd=ROOT,
             env=self.env,
-            stdout=self.log,
+            stdout=self.server_log,
             stderr=subprocess.STDOUT,
         )
 
@@ -437,6 +447,7 @@ class DemoServer:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.log.close()
+        self.server_log.close()
 
     def kill(self) -> list[int]:
         """SIGKILL the server and every process it started (gunicorn's master
