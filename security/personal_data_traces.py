@@ -23,7 +23,6 @@ import json
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -263,15 +262,9 @@ def main():
         purge = ["purge_personal_data", "--days", "1"]
         if args.vacuum:
             purge.append("--vacuum")
-        purge_out = subprocess.run(
-            [sys.executable, "manage.py", *purge],
-            cwd=ROOT,
-            env=server.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        purge_out = purge_out.stdout + purge_out.stderr
+        purged = server.manage_output(*purge)
+        purged.check_returncode()
+        purge_out = purged.stdout + purged.stderr
         names = [n for n, _ in RESIDENTS]
         phones = [p for _, p in RESIDENTS]
         audit = server.python(

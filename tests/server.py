@@ -370,17 +370,34 @@ class DemoServer:
             stderr=subprocess.STDOUT,
         )
 
-    def python(self, code: str):
-        """Run ``code`` with the server's settings and database (``manage.py
-        shell``); its last output line is parsed as JSON and returned."""
-        result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+    def manage_output(self, *args: str) -> subprocess.CompletedProcess:
+        """``manage.py args`` with the server's settings, run to its end: its exit
+        status and its output (text), whatever the status."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=self.env,
-            check=True,
             capture_output=True,
             text=True,
         )
+
+    def manage_popen(self, *args: str) -> subprocess.Popen:
+        """``manage.py args`` with the server's settings, started and not waited
+        for; its output (text) comes through the ``stdout`` and ``stderr`` pipes."""
+        return subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def python(self, code: str):
+        """Run ``code`` with the server's settings and database (``manage.py
+        shell``); its last output line is parsed as JSON and returned."""
+        result = self.manage_output("shell", "--no-imports", "-c", code)
+        result.check_returncode()
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     def log_text(self) -> str:
