@@ -33,7 +33,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.server import DemoServer, postgres_admin  # noqa: E402
+from tests.server import (  # noqa: E402
+    GUNICORN_CONF_COMMAND,
+    DemoServer,
+    postgres_admin,
+)
 
 PASSWORD = "traces-Demo-2026"
 RESIDENTS = [
@@ -156,14 +160,7 @@ def main():
         work,
         suffix="traces",
         demo=False,
-        command=[
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi:application",
-            "-c",
-            "portal/gunicorn.conf.py",
-        ],
+        command=GUNICORN_CONF_COMMAND,
         server_log=work / "error.log",
         extra_env={
             "DJANGO_SETTINGS_MODULE": "portal.settings.production",

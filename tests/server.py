@@ -97,6 +97,16 @@ SERVER_SETTINGS = {
     "SERVE_MEDIA": "true",
 }
 DEFAULT_DEMO_PASSWORD = "huayuanlu2026"  # load_demo's, when DEMO_PASSWORD is unset
+# gunicorn as `make serve` starts it, with the project's settings file, for
+# ``DemoServer(command=…)`` (the file reads the address from BIND).
+GUNICORN_CONF_COMMAND = [
+    sys.executable,
+    "-m",
+    "gunicorn",
+    "portal.wsgi:application",
+    "-c",
+    "portal/gunicorn.conf.py",
+]
 
 
 RUN_ENV = "PORTAL_TEST_RUN"

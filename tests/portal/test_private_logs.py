@@ -13,7 +13,12 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from portal.redact import RedactingFilter, redact_path, redact_text
-from tests.server import DEFAULT_DEMO_PASSWORD, DemoServer, http_request
+from tests.server import (
+    DEFAULT_DEMO_PASSWORD,
+    GUNICORN_CONF_COMMAND,
+    DemoServer,
+    http_request,
+)
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 NAME, PHONE = "郭振华", "13712340001"
@@ -91,12 +96,7 @@ def test_gunicorn_logs_keep_no_token_search_or_phone(tmp_path):
         tmp_path,
         suffix="logs",
         command=[
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi:application",
-            "-c",
-            "portal/gunicorn.conf.py",
+            *GUNICORN_CONF_COMMAND,
             "--env",
             "DJANGO_SETTINGS_MODULE=portal.settings.dev",
         ],
