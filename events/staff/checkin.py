@@ -132,6 +132,8 @@ class CheckInView(WagtailAdminTemplateMixin, TemplateView):
             user, chosen, self.chosen_session_id(self.request.GET)
         )
         context = {
+            # Staff looking people up by phone: that form first, focused.
+            "phone_mode": bool(lookup or self.request.GET.get("occurrence")),
             "sessions": sessions,
             "chosen_session": chosen,
             "lookup": lookup,
@@ -171,6 +173,7 @@ class CheckInView(WagtailAdminTemplateMixin, TemplateView):
             code=code, problem=problem, lookup_problem=lookup_problem
         )
         context.update(self.lookup_context(lookup, registration))
+        context["phone_mode"] = context["phone_mode"] or bool(lookup_problem)
         if registration is not None:
             personal = access.can_see_personal_data(user)
             log_reveal(user, registration)
