@@ -10,7 +10,7 @@ from wagtail.models import ModelLogEntry
 
 from .models import ScopedModelLogEntry
 from .staff import access, audit
-from .staff.views import CheckInView
+from .staff.checkin import CheckInView
 from .staff.viewsets import RegistrationViewSet
 
 

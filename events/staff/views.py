@@ -8,12 +8,10 @@ timeouts included (``SignupError``, ``events/errors.py``), as admin messages.
 import re
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -35,6 +33,7 @@ from ..forms import OPTIONAL_FIELDS
 from ..models import Registration, RegistrationStatus
 from ..privacy import display_name, display_phone
 from . import access, audit
+from .roster import SessionColumn, roster_url
 
 CHECKIN_URL_NAME = "events_checkin"
 INDEX_URL_NAME = "events_registrations:index"
@@ -44,9 +43,14 @@ NOWRAP = "registration-nowrap"
 local = audit.local
 
 
-def checkin_url(code: str = "") -> str:
+def checkin_url(code: str = "", session_id: int | None = None) -> str:
+    """The door page, for ``code`` (and with ``session_id`` chosen for the next
+    lookup by phone)."""
     url = reverse(CHECKIN_URL_NAME)
-    return f"{url}?{urlencode({'code': code})}" if code else url
+    params = {"code": code} if code else {}
+    if session_id is not None:
+        params["occurrence"] = session_id
+    return f"{url}?{urlencode(params)}" if params else url
 
 
 def status_text(registration: Registration) -> str:
@@ -263,7 +267,7 @@ class RegistrationIndexView(IndexView):
                 classname="w-font-mono",
             ),
             Column("page", label="活动", accessor="page.title", sort_key="page__title"),
-            Column(
+            SessionColumn(
                 "occurrence",
                 label="场次",
                 accessor=lambda r: local(r.occurrence.start),
@@ -300,7 +304,28 @@ class RegistrationIndexView(IndexView):
 
     @cached_property
     def header_buttons(self):
-        return [HeaderButton("现场签到", url=checkin_url(), icon_name="calendar-check")]
+        session = self.filtered_session
+        buttons = [
+            HeaderButton(
+                "现场签到",
+                url=checkin_url(session_id=session and session.pk),
+                icon_name="calendar-check",
+            )
+        ]
+        if session is not None:
+            buttons.append(
+                HeaderButton(
+                    "打印签到表", url=roster_url(session.pk), icon_name="table"
+                )
+            )
+        return buttons
+
+    @cached_property
+    def filtered_session(self):
+        """The session the listing is filtered by (the 场次 filter), if any."""
+        if self.filters and self.filters.is_valid():
+            return self.filters.form.cleaned_data.get("occurrence")
+        return None
 
     @cached_property
     def return_url(self) -> str:
@@ -501,95 +526,3 @@ class CancelView(RegistrationActionMixin, WagtailAdminTemplateMixin, TemplateVie
     def post(self, request, pk):
         perform_cancel(request, self.get_object())
         return HttpResponseRedirect(self.get_success_url())
-
-
-# ---------------------------------------------------------------------------
-# The door page
-# ---------------------------------------------------------------------------
-
-
-class CheckInView(WagtailAdminTemplateMixin, TemplateView):
-    """现场签到 at the door, on a staff phone: type the code or scan the resident's
-    QR code (which opens ``events_checkin?code=…``), see the sign-up, press 确认签到.
-
-    GET needs ``events.view_registration``; POST ``events.change_registration``.
-    """
-
-    template_name = "events/admin/checkin.html"
-    page_title = "现场签到"
-    header_icon = "calendar-check"
-    http_method_names = ["get", "post"]
-
-    def dispatch(self, request, *args, **kwargs):
-        if not access.can_view(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_breadcrumbs_items(self):
-        return self.breadcrumbs_items + [
-            {"url": reverse(INDEX_URL_NAME), "label": "报名管理"},
-            {"url": "", "label": self.page_title},
-        ]
-
-    def find(self, code: str) -> tuple[Registration | None, str]:
-        """(registration, "") or (None, the reason to show)."""
-        registration = (
-            Registration.objects.select_related("page", "occurrence")
-            .filter(code=code)
-            .first()
-            if code
-            else None
-        )
-        # Another community's code is answered as an unknown one: saying it
-        # exists would tell an editor what they may not see.
-        if registration is None or not access.in_scope(registration, self.request.user):
-            return None, f"没有找到报名码 {code[:20]}，请核对。"
-        return registration, ""
-
-    def get(self, request):
-        raw = request.GET.get("code", "")
-        code = service.normalise_code(raw)
-        if not code:
-            return self.render(code="")
-        registration, problem = self.find(code)
-        if registration is None:
-            return self.render(code=code, problem=problem, status=404)
-        return self.render(code=code, registration=registration)
-
-    def post(self, request):
-        if not access.can_change(request.user):
-            raise PermissionDenied
-        code = service.normalise_code(request.POST.get("code", ""))
-        registration, problem = self.find(code)
-        if registration is None:
-            return self.render(code=code, problem=problem, status=404)
-        perform_check_in(request, registration)
-        return redirect(checkin_url(code))
-
-    def render(self, *, code, registration=None, problem="", status=200):
-        user = self.request.user
-        context = self.get_context_data(code=code, problem=problem)
-        if registration is not None:
-            personal = access.can_see_personal_data(user)
-            log_reveal(user, registration)
-            start = registration.occurrence.local_start
-            today = timezone.localdate()
-            context.update(
-                registration=registration,
-                name=display_name(registration, personal),
-                phone=display_phone(registration, personal),
-                status_text=status_text(registration),
-                occurrence_start=start,
-                occurrence_end=registration.occurrence.local_end,
-                not_today=start.date() != today,
-                occurrence_cancelled=registration.occurrence.cancelled,
-                can_check_in=access.can_change(user)
-                and registration.is_confirmed
-                and not registration.checked_in_at,
-                history_url=reverse(
-                    "events_registrations:history", args=[registration.pk]
-                ),
-            )
-        return TemplateResponse(
-            self.request, self.get_template_names(), context, status=status
-        )

@@ -409,6 +409,9 @@ def limit_rate(name: str, default: str) -> str | None:
 SIGNUP_LIMITS_ENABLED = env_bool("SIGNUP_LIMITS_ENABLED", True)
 SIGNUP_LIMIT_PER_ADDRESS = limit_rate("SIGNUP_LIMIT_PER_ADDRESS", "30/10m")
 SIGNUP_LIMIT_PER_PHONE = limit_rate("SIGNUP_LIMIT_PER_PHONE", "5/10m")
+# The door page's lookup by the phone's last four digits, per staff account
+# (events/staff/door.py): a busy door checks in a few people a minute.
+DOOR_LOOKUP_LIMIT = limit_rate("DOOR_LOOKUP_LIMIT", "120/10m")
 # A cache that fails to count lets the sign-up through (logged): the limits are a
 # brake on abuse, not a reason to turn residents away.
 RATELIMIT_FAIL_OPEN = True
