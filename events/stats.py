@@ -23,8 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import ExtractMonth
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from home.models import CommunityPage
@@ -132,13 +131,25 @@ def held_sessions(year: int, *, community_ids: list[int] | None = None, now=None
     return sessions
 
 
-def _grouped_rows(sessions):
+def _local_month(year: int) -> Case:
+    """The local (Asia/Shanghai) month of ``start`` as comparisons with the
+    month boundaries: plain SQL on every database, where a time-zone conversion
+    (``ExtractMonth``) is a Python function called per row on SQLite."""
+    bounds = [timezone.make_aware(datetime(year, month, 1)) for month in range(2, 13)]
+    return Case(
+        *[When(start__lt=bound, then=Value(n)) for n, bound in enumerate(bounds, 1)],
+        default=Value(12),
+        output_field=IntegerField(),
+    )
+
+
+def _grouped_rows(sessions, year: int):
     confirmed = Q(registrations__status=RegistrationStatus.CONFIRMED)
     waitlisted = Q(registrations__status=RegistrationStatus.WAITLISTED)
     checked_in = confirmed & Q(registrations__checked_in_at__isnull=False)
     people = "registrations__party_size"
     return (
-        sessions.annotate(month=ExtractMonth("start"))
+        sessions.annotate(month=_local_month(year))
         .order_by()
         .values("community_id", "month", "kind")
         .annotate(
@@ -164,7 +175,8 @@ def year_figures(
     by_month = {month: Figures() for month in range(1, 13)}
     by_kind = {kind: Figures() for kind, _ in EVENT_KINDS}
     total = Figures()
-    for row in _grouped_rows(held_sessions(year, community_ids=community_ids, now=now)):
+    sessions = held_sessions(year, community_ids=community_ids, now=now)
+    for row in _grouped_rows(sessions, year):
         figures = Figures(**{name: row[name] or 0 for name in names})
         by_community.setdefault(row["community_id"], Figures()).add(figures)
         by_month[row["month"]].add(figures)

@@ -3,8 +3,8 @@ admin page: no request to another host, nothing that runs.
 
 pygal writes a ``<script>`` with its configuration into every chart and, by
 default, a second one loading its tooltips from kozea.github.io. ``js=[]`` drops
-the second; ``without_scripts`` (an ``xml_filters`` entry, pygal's hook on the
-finished tree) drops the first and pygal's comments. Values are printed on the
+the second; ``without_scripts`` (an XML filter, pygal's hook on the finished
+tree) drops the first and pygal's comments. Values are printed on the
 bars instead of shown in tooltips. Text uses the CJK font stack of the site
 (Debian's fonts-noto-cjk on the server, 微软雅黑 / 苹方 on staff computers).
 """
@@ -53,7 +53,6 @@ def _config(**options) -> dict:
     return {
         "style": STYLE,
         "js": [],
-        "xml_filters": [without_scripts],
         "disable_xml_declaration": True,
         "legend_at_bottom": True,
         "print_values": True,
@@ -65,32 +64,58 @@ def _config(**options) -> dict:
     }
 
 
+def integer_ticks(*series: list[int]) -> list[int]:
+    """Axis ticks for counts: whole numbers only (pygal would mark 0.2, 0.4 …),
+    about eight of them."""
+    top = max([0, *[v for values in series for v in values]])
+    step = max(1, -(-top // 8))
+    return list(range(0, top + step + 1, step)) if top else [0, 1]
+
+
 def _render(chart) -> SafeString:
+    chart.add_xml_filter(without_scripts)
     # pygal's etree escapes every label (community and activity titles).
     return mark_safe(chart.render(is_unicode=True))
 
 
 def monthly_chart(figures: YearFigures) -> SafeString:
-    chart = pygal.Bar(**_config(title=f"{figures.year} 年各月报名与签到人数"))
-    chart.x_labels = [label for label, _ in figures.by_month]
-    chart.add("报名人数", [f.people for _, f in figures.by_month])
-    chart.add("签到人数", [f.checked_in for _, f in figures.by_month])
-    chart.add("候补人数", [f.waitlisted_people for _, f in figures.by_month])
+    rows = figures.by_month
+    series = {
+        "报名人数": [f.people for _, f in rows],
+        "签到人数": [f.checked_in for _, f in rows],
+        "候补人数": [f.waitlisted_people for _, f in rows],
+    }
+    chart = pygal.Bar(
+        **_config(
+            title=f"{figures.year} 年各月报名与签到人数",
+            y_labels=integer_ticks(*series.values()),
+        )
+    )
+    chart.x_labels = [label for label, _ in rows]
+    for label, values in series.items():
+        chart.add(label, values)
     return _render(chart)
 
 
 def community_chart(figures: YearFigures) -> SafeString:
-    rows = figures.by_community
+    # pygal draws the first label at the bottom: reversed, the table's order.
+    rows = list(reversed(figures.by_community))
+    sessions = [f.sessions for _, f in rows]
+    checked_in = [f.checked_in for _, f in rows]
+    longest = max([len(label) for label, _ in rows] or [0])
     chart = pygal.HorizontalBar(
         **_config(
             title=f"{figures.year} 年各社区举办场次与签到人数",
-            height=max(240, 60 + 48 * len(rows)),
+            height=max(240, 60 + 40 * len(rows)),
+            y_labels=integer_ticks(sessions, checked_in),
+            # pygal sizes label room for Latin letters; a Chinese character is
+            # about twice as wide.
+            margin_left=min(longest, 12) * 7,
         )
     )
-    # pygal draws the first label at the bottom: reversed, the table's order.
-    chart.x_labels = [label for label, _ in reversed(rows)]
-    chart.add("举办场次", [f.sessions for _, f in reversed(rows)])
-    chart.add("签到人数", [f.checked_in for _, f in reversed(rows)])
+    chart.x_labels = [label for label, _ in rows]
+    chart.add("举办场次", sessions)
+    chart.add("签到人数", checked_in)
     return _render(chart)
 
 

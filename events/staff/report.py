@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -37,6 +37,14 @@ def _cell(value):
     return spreadsheet_text(value) if isinstance(value, str) else value
 
 
+def _as_text(cell) -> None:
+    """Store a label as text even when it starts with "=": openpyxl writes such a
+    string as a formula, which the spreadsheet would run (an editor typed the
+    community's title, not a formula)."""
+    if cell.data_type == "f":
+        cell.data_type = "s"
+
+
 def workbook(figures: stats.YearFigures, scope_label: str) -> bytes:
     """The report's tables as XLSX: sheets 按社区 / 按月份 / 按类型 (each with its
     合计 row) and 说明."""
@@ -48,6 +56,7 @@ def workbook(figures: stats.YearFigures, scope_label: str) -> bytes:
         sheet.append([first_heading, *headings])
         for label, row in [*rows, ("合计", figures.total)]:
             sheet.append([_cell(label), *row.values()])
+            _as_text(sheet.cell(row=sheet.max_row, column=1))
         rate_column = 2 + [name for name, _ in stats.COLUMNS].index("attendance")
         for (cell,) in sheet.iter_rows(
             min_row=2, min_col=rate_column, max_col=rate_column
@@ -65,6 +74,7 @@ def workbook(figures: stats.YearFigures, scope_label: str) -> bytes:
         *[("口径", line) for line in DEFINITIONS],
     ]:
         notes.append(list(line))
+        _as_text(notes.cell(row=notes.max_row, column=2))
     notes.column_dimensions["B"].width = 80
     out = BytesIO()
     book.save(out)
@@ -87,7 +97,14 @@ class YearReportView(WagtailAdminTemplateMixin, TemplateView):
 
     def dispatch(self, request, *args, **kwargs):
         if not access.can_view(request.user):
-            raise PermissionDenied
+            # A 403 that says why: Wagtail would turn PermissionDenied into a
+            # redirect to the dashboard with an untranslated message.
+            return TemplateResponse(
+                request,
+                "events/admin/year_report_forbidden.html",
+                {"page_title": self.page_title},
+                status=403,
+            )
         return super().dispatch(request, *args, **kwargs)
 
     def get_breadcrumbs_items(self):
@@ -127,7 +144,9 @@ class YearReportView(WagtailAdminTemplateMixin, TemplateView):
                 (title, heading, [*rows], chart)
                 for (title, heading, rows), chart in zip(
                     self.figures.tables(),
-                    charts.year_charts(self.figures),
+                    charts.year_charts(self.figures)
+                    if self.figures.total.sessions
+                    else [None] * 3,
                     strict=True,
                 )
             ],
