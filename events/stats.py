@@ -23,7 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from home.models import CommunityPage
@@ -204,11 +214,17 @@ def year_figures(
 
 
 def report_years(community_ids: list[int] | None = None) -> list[int]:
-    """The years that have sessions (within the scope), newest first, with this
-    year always offered. One query."""
+    """The years from the first session to the last (within the scope) and this
+    year, newest first. One aggregate query (``dates()`` would convert every
+    row's time zone, per row on SQLite)."""
     sessions = Occurrence.objects.all()
     if community_ids is not None:
         sessions = sessions.filter(community_id__in=community_ids)
-    years = {d.year for d in sessions.dates("start", "year")}
-    years.add(timezone.localdate().year)
+    span = sessions.aggregate(first=Min("start"), last=Max("start"))
+    this_year = timezone.localdate().year
+    years = {this_year}
+    if span["first"]:
+        first = max(timezone.localtime(span["first"]).year, MIN_YEAR)
+        last = min(timezone.localtime(span["last"]).year, MAX_YEAR)
+        years.update(range(first, last + 1))
     return sorted(years, reverse=True)

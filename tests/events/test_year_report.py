@@ -177,6 +177,13 @@ def test_sessions_not_yet_held_are_not_counted(year_data):
     assert figures.total.sessions == 1 and figures.total.people == 4
 
 
+def test_years_offered_reach_back_to_the_first_session(year_data):
+    years = stats.report_years()
+    assert YEAR in years and YEAR + 1 in years
+    assert years == sorted(years, reverse=True)
+    assert timezone.localdate().year in years
+
+
 def test_community_scope_limits_every_figure(year_data, communities):
     jiayuan, _ = communities
     figures = stats.year_figures(YEAR, community_ids=[jiayuan.pk])
