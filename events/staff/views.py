@@ -29,6 +29,8 @@ from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
+from portal.admin_export import SheetTitleExportMixin
+
 from .. import registration as service
 from ..errors import RegistrationNotFoundError, SignupError
 from ..forms import OPTIONAL_FIELDS
@@ -194,9 +196,11 @@ def csv_safe(value: str) -> str:
     return value
 
 
-class RegistrationIndexView(IndexView):
+class RegistrationIndexView(SheetTitleExportMixin, IndexView):
     """报名管理: every sign-up the user may see, with filters, search and export.
     Names and phones are masked unless the user may see personal data."""
+
+    export_sheet_title = "报名名单"
 
     any_permission_required = ["view"]
     page_title = "报名管理"
