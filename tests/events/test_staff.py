@@ -337,6 +337,7 @@ def test_csv_and_xlsx_export_with_personal_data(client, boss, activities):
     response = client.get(reverse(INDEX), {"page": page.pk, "export": "xlsx"})
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    assert book.sheetnames == ["报名名单"]  # not Wagtail's "Sheet1"
     sheet = book.active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:5] == ("报名码", "活动", "场次", "姓名", "手机号")

@@ -2,12 +2,13 @@
 portal/worker.py, settings TASKS).
 
 A real server (``runserver``, dev settings) on a fresh copy of the demo template
-(tests/server.py; migrated, no task queued): an editor publishes a page through the admin (Wagtail's bulk publish), which
-enqueues ``render_page_images`` after the commit. Right after the response the task
-is queued and the page's renditions do not exist; the worker (``python -m
-portal.worker``, one-shot: db_worker ``--batch``, rqworker ``--burst``) then runs it
-and makes them. The same on Redis with the RQ backend (needs ``redis-server``), and
-with Redis down: the publish still succeeds and the task runs in the request.
+(tests/server.py; migrated, no task queued): an editor publishes a page through
+the admin (Wagtail's bulk publish), which enqueues ``render_page_images`` after
+the commit. Right after the response the task is queued and the page's renditions
+do not exist; the worker (``python -m portal.worker``, one-shot: db_worker
+``--batch``, rqworker ``--burst``) then runs it and makes them. The same on Redis
+with the RQ backend (needs ``redis-server``), and with Redis down: the publish
+still succeeds and the task runs in the request.
 """
 
 import json
