@@ -6,6 +6,7 @@ several processes) copy the same template."""
 
 import os
 import shutil
+import threading
 import uuid
 
 import hypothesis
@@ -26,16 +27,41 @@ from tests.server import (
     worker_suffix,
 )
 
+_template_build: threading.Thread | None = None
+
 
 def pytest_configure(config):
     """One id per test run, set before pytest-xdist starts its workers (they
-    inherit the environment), so they share one demo template."""
-    if not hasattr(config, "workerinput"):
-        os.environ[RUN_ENV] = uuid.uuid4().hex[:10]
+    inherit the environment), so they share one demo template.
+
+    With workers (`make test`), the controller starts building the template at
+    once, in a thread (the build is two ``manage.py`` subprocesses, about 45 s):
+    the workers start, collect and run the tests that need no database on the
+    second core meanwhile (``pytest_collection_modifyitems`` puts those first),
+    and the first test that needs the demo waits for the build under its file
+    lock, as before."""
+    global _template_build
+    if hasattr(config, "workerinput"):
+        return
+    os.environ[RUN_ENV] = uuid.uuid4().hex[:10]
+    if getattr(config.option, "numprocesses", None):
+        _template_build = threading.Thread(
+            target=_build_template, name="demo-template", daemon=True
+        )
+        _template_build.start()
+
+
+def _build_template() -> None:
+    try:
+        demo_template()
+    except Exception:  # noqa: BLE001 - a worker builds it again and reports why
+        pass
 
 
 def pytest_unconfigure(config):
     if not hasattr(config, "workerinput"):
+        if _template_build is not None:
+            _template_build.join()
         DemoTemplate.remove_run(test_run())
 
 
@@ -65,11 +91,31 @@ SHARED_REDIS = {
 }
 
 
+# What a test needs the demo template for: the test database (pytest-django's
+# fixtures) or a served demo (tests/server.py: the browser tests' ``demo_server``,
+# or a file's own fixtures).
+DEMO_FIXTURES = {"db", "transactional_db", "django_db_setup", "demo_server"}
+
+
+def needs_demo(item) -> bool:
+    if DEMO_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    if item.get_closest_marker("django_db"):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and (
+        "DemoServer" in vars(module) or "DemoTemplate" in vars(module)
+    )
+
+
 def pytest_collection_modifyitems(items):
     """With pytest-xdist (`make test` runs two workers, ``--dist loadgroup``), a
     file's tests stay together, so its served demos start once; the browser tests
     share one served demo, and the files on the shared Redis run one after the
-    other."""
+    other. Files none of whose tests need the demo come first, so that workers
+    have work while the demo template is built (``pytest_configure``)."""
+    demo_files = {item.nodeid.split("::")[0] for item in items if needs_demo(item)}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] in demo_files)
     for item in items:
         path = item.nodeid.split("::")[0]
         if "/e2e/" in path:
