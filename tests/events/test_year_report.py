@@ -44,9 +44,10 @@ def user(username):
 
 
 def activity(factory, community, start, *, capacity=4, **fields):
+    # A community's activities sit under its page, the subdistrict's under the
+    # 活动日历 (events/placement.py).
     page = factory(
-        parent=EventIndexPage.objects.get(slug="activities"),
-        community=community,
+        parent=community or EventIndexPage.objects.get(slug="activities"),
         start=start,
         end=start + timedelta(hours=2),
         registration_required=True,
