@@ -202,6 +202,9 @@ def new_page_screens(walk, add_path: str, title: str) -> None:
     walk.expect("转到第一个错误")
     walk.check("new page: validation errors")
     page.fill("#id_title", title)
+    # After a failed save the slug no longer follows the title: give it.
+    page.click("[role=tab]:has-text('推荐')")
+    page.fill("#id_slug", title)
     page.click("footer button:has-text('保存草稿')")
     page.wait_for_load_state("networkidle")
     page.click("[role=tab]:has-text('推荐')")
