@@ -112,9 +112,13 @@ def test_the_project_catalogue_wins_under_zh_hans_for_every_string():
         assert translation.gettext(
             "The page could not be created due to validation errors."
         ) == ("页面有填写错误，未能创建。")
-        assert translation.gettext(
-            "The slug '%(page_slug)s' is already in use within the parent page."
-        ) % {"page_slug": "xinchun"} == "同一上级页面下已有缩略名“xinchun”。"
+        assert (
+            translation.gettext(
+                "The slug '%(page_slug)s' is already in use within the parent page."
+            )
+            % {"page_slug": "xinchun"}
+            == "同一上级页面下已有缩略名“xinchun”。"
+        )
 
 
 def test_the_project_adds_only_what_wagtail_leaves_in_english():
@@ -170,3 +174,14 @@ def test_wagtails_default_collection_and_workflow_have_chinese_names():
     assert not Workflow.objects.filter(name__contains="approval").exists()
     assert not Task.objects.filter(name__contains="approval").exists()
     assert Workflow.objects.filter(name="审核员审核").exists()
+
+
+def test_relative_times_in_the_admin_are_chinese():
+    """Wagtail's workflow status says when a page was sent for approval with
+    Django's naturaltime, whose catalogue loads only with humanize installed."""
+    from django.contrib.humanize.templatetags.humanize import naturaltime
+    from django.utils import timezone
+
+    a_minute_ago = timezone.now() - timezone.timedelta(minutes=1)
+    with translation.override("zh-hans"):
+        assert naturaltime(a_minute_ago) == "1分钟之前"
