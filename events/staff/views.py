@@ -27,6 +27,8 @@ from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
+from portal.admin_export import SheetTitleExportMixin
+
 from .. import registration as service
 from ..errors import RegistrationNotFoundError, SignupError
 from ..forms import OPTIONAL_FIELDS
@@ -191,16 +193,13 @@ class ActionsColumn(BaseColumn):
         return context
 
 
-def csv_safe(value: str) -> str:
-    """Keep spreadsheet programs from reading a cell as a formula."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
-class RegistrationIndexView(IndexView):
+class RegistrationIndexView(SheetTitleExportMixin, IndexView):
     """报名管理: every sign-up the user may see, with filters, search and export.
-    Names and phones are masked unless the user may see personal data."""
+    Names and phones are masked unless the user may see personal data. Exported
+    text is made safe for spreadsheets (no formula in a CSV cell) by
+    ``portal.apps.safe_spreadsheet_exports``, as in every admin export."""
+
+    export_sheet_title = "报名名单"
 
     any_permission_required = ["view"]
     page_title = "报名管理"
@@ -224,10 +223,6 @@ class RegistrationIndexView(IndexView):
         csv_date = {self.FORMAT_CSV: lambda value: local_naive_str(value)}
         self.custom_field_preprocess = {
             field: csv_date for field in self.datetime_exports
-        }
-        self.custom_value_preprocess = {
-            **self.custom_value_preprocess,
-            str: {self.FORMAT_CSV: csv_safe},
         }
 
     def get_base_queryset(self):
