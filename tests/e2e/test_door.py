@@ -14,15 +14,14 @@ import json
 from datetime import timedelta
 from django.utils import timezone
 from events import registration as service
-from events.models import EventIndexPage, Occurrence
+from events.models import Occurrence
 from home.models import CommunityPage
 from tests.factories import ActivityPageFactory
 
 start = (timezone.localtime() + timedelta(hours=2)).replace(minute=0, second=0,
                                                              microsecond=0)
 page = ActivityPageFactory(
-    parent=EventIndexPage.objects.get(slug="activities"),
-    community=CommunityPage.objects.get(slug="jiayuan"),
+    parent=CommunityPage.objects.get(slug="jiayuan"),
     title="甲院剪纸课（门口签到）", venue="甲院党群服务中心二楼活动室",
     registration_required=True, capacity=40, waitlist_enabled=True,
     max_party_size=4, start=start,

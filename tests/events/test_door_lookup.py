@@ -13,7 +13,7 @@ from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
 from events import registration as service
-from events.models import EventIndexPage, Occurrence, Registration
+from events.models import Occurrence, Registration
 from events.staff import audit, door
 from home.models import CommunityPage
 from tests.factories import ActivityPageFactory
@@ -30,8 +30,7 @@ def user(username):
 
 def activity(slug, **fields):
     page = ActivityPageFactory(
-        parent=EventIndexPage.objects.get(slug="activities"),
-        community=CommunityPage.objects.get(slug=slug),
+        parent=CommunityPage.objects.get(slug=slug),  # its community's page
         registration_required=True,
         capacity=20,
         max_party_size=4,

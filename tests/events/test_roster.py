@@ -14,7 +14,7 @@ from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
 from events import registration as service
-from events.models import EventIndexPage, Occurrence
+from events.models import Occurrence
 from events.staff import audit
 from home.models import CommunityPage
 from tests.factories import ActivityPageFactory
@@ -36,8 +36,7 @@ def roster(occurrence) -> str:
 def activity(slug, **fields):
     fields = {"registration_required": True, "capacity": 3, **fields}
     page = ActivityPageFactory(
-        parent=EventIndexPage.objects.get(slug="activities"),
-        community=CommunityPage.objects.get(slug=slug),
+        parent=CommunityPage.objects.get(slug=slug),  # its community's page
         max_party_size=4,
         **fields,
     )
