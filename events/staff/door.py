@@ -130,10 +130,10 @@ class LookupResult:
     session: Occurrence
     last4: str
     initial: str
+    # The sign-ups to show: one (its card) or several (a list to choose from).
     matches: list[Registration] = field(default_factory=list)
-    # More than one with these last four digits, and the initial did not
-    # narrow them to one (or none was given).
-    narrowed_out: bool = False  # an initial was given and none had it
+    # An initial was given and none of them has it: all are shown, with a warning.
+    narrowed_out: bool = False
 
     @property
     def found(self) -> Registration | None:

@@ -30,7 +30,7 @@ def user(username):
 
 def activity(slug, **fields):
     page = ActivityPageFactory(
-        parent=CommunityPage.objects.get(slug=slug),
+        parent=CommunityPage.objects.get(slug=slug),  # its community's page
         registration_required=True,
         capacity=20,
         max_party_size=4,

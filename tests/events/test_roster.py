@@ -36,7 +36,7 @@ def roster(occurrence) -> str:
 def activity(slug, **fields):
     fields = {"registration_required": True, "capacity": 3, **fields}
     page = ActivityPageFactory(
-        parent=CommunityPage.objects.get(slug=slug),
+        parent=CommunityPage.objects.get(slug=slug),  # its community's page
         max_party_size=4,
         **fields,
     )
