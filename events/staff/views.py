@@ -28,13 +28,18 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
+from wagtail.models import Page
 
+from core.models import int_or_none
+
+from .. import recap
 from .. import registration as service
 from ..errors import RegistrationNotFoundError, SignupError
 from ..forms import OPTIONAL_FIELDS
-from ..models import Registration, RegistrationStatus
+from ..models import EVENT_MODELS, Registration, RegistrationStatus
 from ..privacy import display_name, display_phone
 from . import access, audit
+from .recap import recap_url
 
 CHECKIN_URL_NAME = "events_checkin"
 INDEX_URL_NAME = "events_registrations:index"
@@ -309,7 +314,19 @@ class RegistrationIndexView(IndexView):
 
     @cached_property
     def header_buttons(self):
-        return [HeaderButton("现场签到", url=checkin_url(), icon_name="calendar-check")]
+        buttons = [
+            HeaderButton("现场签到", url=checkin_url(), icon_name="calendar-check")
+        ]
+        # Filtered to one activity: its 活动回顾 (events/staff/recap.py).
+        page_id = int_or_none(self.request.GET.get("page"))
+        event = Page.objects.filter(pk=page_id).first() if page_id else None
+        if event is not None and event.specific_class in EVENT_MODELS:
+            event = event.specific_deferred
+            if recap.can_draft(event, self.request.user):
+                buttons.append(
+                    HeaderButton("活动回顾", url=recap_url(event), icon_name="doc-full")
+                )
+        return buttons
 
     @cached_property
     def return_url(self) -> str:
