@@ -67,8 +67,10 @@ def article_data(client, parent, **changes):
             "body-0-deleted": "",
             "body-0-order": "0",
             "body-0-value": json.dumps(
-                {"blocks": [{"key": "a", "type": "unstyled", "text": "正文。"}],
-                 "entityMap": {}}
+                {
+                    "blocks": [{"key": "a", "type": "unstyled", "text": "正文。"}],
+                    "entityMap": {},
+                }
             ),
         }
     )
@@ -85,7 +87,10 @@ def article_data(client, parent, **changes):
     ("title", "slug"),
     [
         (TITLE, PINYIN),
-        ("活动回顾：2026年重阳节 敬老宴", "huo-dong-hui-gu-2026-nian-chong-yang-jie-jing-lao-yan"),
+        (
+            "活动回顾：2026年重阳节 敬老宴",
+            "huo-dong-hui-gu-2026-nian-chong-yang-jie-jing-lao-yan",
+        ),
         ("ＡＢＣ绿色家园", "abc-lv-se-jia-yuan"),
         ("！！", "page"),
     ],
@@ -136,10 +141,13 @@ def test_empty_slug_becomes_pinyin_and_same_title_gets_a_suffix(client, activiti
     client.force_login(user("admin"))
     for _ in range(2):
         response = client.post(
-            add_url(ActivityPage, activities), activity_data(client, activities, slug="")
+            add_url(ActivityPage, activities),
+            activity_data(client, activities, slug=""),
         )
         assert response.status_code == 302
-    slugs = sorted(ActivityPage.objects.filter(title=TITLE).values_list("slug", flat=True))
+    slugs = sorted(
+        ActivityPage.objects.filter(title=TITLE).values_list("slug", flat=True)
+    )
     assert slugs == [PINYIN, f"{PINYIN}-2"]
 
 
@@ -299,8 +307,12 @@ def test_signup_form_enforces_the_party_size(activities):
         "phone": "13800001234",
         "consent": "on",
     }
-    form = SignUpForm({**fields, "party_size": "4"}, page=page, occurrences=[occurrence])
+    form = SignUpForm(
+        {**fields, "party_size": "4"}, page=page, occurrences=[occurrence]
+    )
     assert form.is_valid(), form.errors
-    form = SignUpForm({**fields, "party_size": "5"}, page=page, occurrences=[occurrence])
+    form = SignUpForm(
+        {**fields, "party_size": "5"}, page=page, occurrences=[occurrence]
+    )
     assert not form.is_valid()
     assert form.errors["party_size"] == ["人数请在 1 到 4 之间选择。"]
