@@ -47,6 +47,8 @@ class PageForm(WagtailAdminPageForm):
             return
         title = self.cleaned_data.get("title") or self.instance.title or ""
         slug = self.cleaned_data["slug"] or ""
+        if self.instance.first_published_at and slug == self.instance.slug:
+            return  # a published address stays as it is, whatever it looks like
         if self.is_automatic(slug, title):
             if not title:
                 return  # nothing to make it from: the title's own error says so

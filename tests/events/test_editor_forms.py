@@ -202,6 +202,22 @@ def test_the_slug_of_a_published_page_stays_when_the_title_changes(activities):
     assert form.is_automatic("", TITLE + "春季班")
 
 
+def test_a_published_chinese_slug_is_kept(client, activities):
+    """Pages published before pinyin slugs keep their address when edited."""
+    page = ActivityPageFactory(parent=activities, title=TITLE, slug=TITLE)
+    page.save_revision().publish()
+    client.force_login(user("admin"))
+    edit = reverse("wagtailadmin_pages:edit", args=[page.pk])
+    data = form_fields(client.get(edit).content.decode())
+    data["body-count"] = "0"
+    assert data["slug"] == TITLE
+    assert client.post(edit, data).status_code == 302
+    assert (
+        ActivityPage.objects.get(pk=page.pk).get_latest_revision_as_object().slug
+        == TITLE
+    )
+
+
 def test_the_editor_is_offered_an_unfinished_draft(client, activities):
     client.force_login(user("admin"))
     response = client.post(
