@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 from django.core.paginator import EmptyPage, Paginator
 from django.db import models
 from django.db.models import F, Q
+from django.forms import TextInput
 from django.http.request import split_domain_port
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
-from wagtail.admin.panels import FieldPanel, TitleFieldPanel
+from wagtail.admin.panels import FieldPanel
 from wagtail.admin.widgets import SlugInput
 from wagtail.models import Page, PageViewRestriction, Site
 from wagtail.query import PageQuerySet
@@ -214,7 +215,13 @@ class SharePageMixin:
 # slug as it is typed (``targets``); the slug comes from the server in pinyin
 # instead (core/forms.py), and the autosave writes it into the open form.
 TITLE_PANELS = [
-    TitleFieldPanel("title", targets=[]),
+    # A plain FieldPanel: TitleFieldPanel's w-sync controller with no target
+    # raises an error on every keystroke.
+    FieldPanel(
+        "title",
+        classname="title",
+        widget=TextInput(attrs={"placeholder": "标题*"}),
+    ),
     FieldPanel(
         "slug",
         heading="网址",
