@@ -37,9 +37,9 @@ def jiayuan():
 
 
 def make_activity(parent, community, start, **fields):
+    fields.setdefault("title", TITLE)
     return ActivityPageFactory(
         parent=parent,
-        title=TITLE,
         community=community,
         venue="甲院社区广场",
         start=start,
@@ -247,3 +247,39 @@ def test_buttons_on_the_edit_view_and_in_registrations(client, ended):
     edit = client.get(reverse("wagtailadmin_pages:edit", args=[news.pk]))
     assert "/admin/events/recap/" not in edit.content.decode()
     assert client.get(reverse("events_recap", args=[news.pk])).status_code == 404
+
+
+def count_queries(client, path) -> int:
+    """Queries of the third request (the first two warm the caches), as in
+    tests/portal/test_query_counts.py."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _warm in range(2):
+        assert client.get(path).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_the_recap_link_costs_no_query(client, ended, monkeypatch):
+    """The link is remembered under the content generation: once warm, the
+    activity page runs as many queries as it would without the link at all."""
+    article, _ = recap.draft_recap(ended, user=user("jiayuan"))
+    article.save_revision(user=user("xuanchuan")).publish()
+    with_link = count_queries(client, ended.url)
+    assert "活动回顾</a>" in client.get(ended.url).content.decode()
+    monkeypatch.setattr("events.views.live_recap_link", lambda page: None)
+    assert with_link == count_queries(client, ended.url)
+
+
+def test_the_draft_is_in_the_page_history(ended):
+    from wagtail.models import PageLogEntry
+
+    article, _ = recap.draft_recap(ended, user=user("jiayuan"))
+    actions = set(
+        PageLogEntry.objects.filter(page=article).values_list(
+            "action", "user__username"
+        )
+    )
+    assert ("wagtail.create", "jiayuan") in actions
