@@ -36,7 +36,6 @@ def build(activities: int, honours: int, articles: int, signups: int, seed: int 
     from events.lunar import Festival
     from events.models import (
         ActivityPage,
-        EventIndexPage,
         FestivalActivityPage,
         LecturePage,
         Occurrence,
@@ -54,7 +53,6 @@ def build(activities: int, honours: int, articles: int, signups: int, seed: int 
     )
 
     rng = random.Random(seed)
-    index = EventIndexPage.objects.get(slug="activities")
     honour_index = HonourIndexPage.objects.get(slug="honours")
     news_index = NewsIndexPage.objects.get(slug="news")
     communities = list(CommunityPage.objects.live().order_by("path"))
@@ -65,8 +63,8 @@ def build(activities: int, honours: int, articles: int, signups: int, seed: int 
     def body(text):
         return [("paragraph", f"<p>{text}</p>")]
 
-    existing = index.get_children().count()
     kinds = [ActivityPage, LecturePage, FestivalActivityPage]
+    existing = sum(model.objects.count() for model in kinds)
     for n in range(existing, activities):
         community = communities[n % len(communities)]
         model = kinds[n % 3]
@@ -79,7 +77,6 @@ def build(activities: int, honours: int, articles: int, signups: int, seed: int 
             "start": start,
             "end": start + timedelta(hours=2),
             "venue": f"{community.title}活动室",
-            "community": community,
             "organiser": f"{community.title}居委会",
             "summary": f"{community.title}{theme}，欢迎居民参加。",
             "body": body(f"{community.brand_name}品牌活动：{theme}。"),
@@ -95,7 +92,8 @@ def build(activities: int, honours: int, articles: int, signups: int, seed: int 
             )
         page = model(**fields)
         with transaction.atomic():
-            index.add_child(instance=page)
+            # A community's activities sit under its page (events/placement.py).
+            community.add_child(instance=page)
             sync_occurrences(page)
         if n % 250 == 0:
             print(f"  活动 {n}/{activities}（{time.monotonic() - started:.0f} 秒）")

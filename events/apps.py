@@ -8,6 +8,7 @@ class EventsConfig(AppConfig):
     verbose_name = "活动"
 
     def ready(self):
-        from .occurrences import connect_signals
+        from . import occurrences, placement
 
-        connect_signals()
+        occurrences.connect_signals()
+        placement.connect_signals()

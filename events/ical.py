@@ -112,7 +112,7 @@ def index_feed_response(index, request, community=None, kinds=None) -> HttpRespo
     filtered."""
     site_settings = SiteSettings.for_request(request)
     context = FeedContext(request)
-    pages = feed_pages(index.path, community=community, kinds=kinds)
+    pages = feed_pages(index.home_path, community=community, kinds=kinds)
 
     name = [site_settings.site_name, index.title]
     if community is not None:

@@ -7,7 +7,6 @@ Pure functions, no database.
 from datetime import date
 
 from django.db import models
-from lunar_python import Lunar, Solar
 
 
 class Festival(models.TextChoices):
@@ -61,13 +60,17 @@ def festival_date(festival: str, year: int) -> date:
         return date(year, *SOLAR_DATES[festival])
     if festival in SOLAR_TERMS:
         return _solar_term(SOLAR_TERMS[festival], year)
+    from lunar_python import Lunar  # its tables cost every process 0.2 s to import
+
     month, day = LUNAR_DATES[festival]
     lunar_year = year - 1 if festival == Festival.LABA else year
-    solar: Solar = Lunar.fromYmd(lunar_year, month, day).getSolar()
+    solar = Lunar.fromYmd(lunar_year, month, day).getSolar()
     return date(solar.getYear(), solar.getMonth(), solar.getDay())
 
 
 def _solar_term(names: tuple[str, ...], year: int) -> date:
+    from lunar_python import Solar
+
     for month in (4, 12):
         table = Solar.fromYmd(year, month, 1).getLunar().getJieQiTable()
         for name in names:

@@ -348,7 +348,7 @@ def event_index_context(index, request, month=None) -> dict:
         return context
     past = request.GET.get("when") == "past"
     occurrences = listed_occurrences(
-        index.path,
+        index.home_path,
         past=past,
         community=filters["community"],
         kinds=filters["kinds"],
@@ -384,7 +384,7 @@ def month_view(index, request):
     start, end = month_bounds(month)
     items = attach_events(
         listed_occurrences(
-            index.path,
+            index.home_path,
             community=filters["community"],
             kinds=filters["kinds"],
             start=start,

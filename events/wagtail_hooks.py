@@ -1,6 +1,7 @@
 """Admin hooks of the events app: 报名管理 (the sign-up listing), the door page
-现场签到 (``events_checkin``), the audit-log actions of both and the community
-scope of the audit log."""
+现场签到 (``events_checkin``), the year-end report 活动统计 (under 报告,
+``events_year_report``), the audit-log actions and the community scope of the
+audit log."""
 
 from django.db import models
 from django.urls import path, reverse
@@ -11,10 +12,11 @@ from wagtail.models import ModelLogEntry
 
 from . import recap
 from .models import EVENT_MODELS, ScopedModelLogEntry
-from .staff import access, audit
+from .staff import access, audit, report
+from .staff.checkin import CheckInView
 from .staff.recap import URL_NAME as RECAP_URL_NAME
 from .staff.recap import RecapView, recap_url
-from .staff.views import CheckInView
+from .staff.report import YearReportView
 from .staff.viewsets import RegistrationViewSet
 
 
@@ -93,3 +95,24 @@ def register_scoped_log_entry_model(actions):
     report reads each listed model, and both would read the same table)."""
     actions.register_model(models.Model, ScopedModelLogEntry)
     actions.log_entry_models.discard(ModelLogEntry)
+
+
+@hooks.register("register_admin_urls")
+def register_year_report_url():
+    return [path("reports/activities/", YearReportView.as_view(), name=report.URL_NAME)]
+
+
+class YearReportMenuItem(MenuItem):
+    def is_shown(self, request):
+        return access.can_view(request.user)
+
+
+@hooks.register("register_reports_menu_item")
+def register_year_report_menu_item():
+    return YearReportMenuItem(
+        "活动统计",
+        reverse(report.URL_NAME),
+        name="events-year-report",
+        icon_name="table",
+        order=50,
+    )

@@ -1,9 +1,10 @@
 """Editorial roles of a subdistrict: who may edit, who approves.
 
 - 街道宣传办 (subdistrict publicity office): edits and publishes anything on the site,
-  approves what community editors submit, manages settings and images.
+  approves what community editors submit, manages settings, images and the 讲师团.
 - 「X社区宣传员」, one group per community: adds and edits pages under its own
-  community page only, and submits them to the 街道宣传办 for approval.
+  community page only — its news, pages and activities — and submits them to the
+  街道宣传办 for approval.
 
 ``setup_editorial_roles`` is idempotent: running it again changes nothing.
 """
@@ -42,6 +43,11 @@ PUBLISHER_MODEL_PERMISSIONS = [
     ("events", "registration", "view_registration"),
     ("events", "registration", "change_registration"),
     ("events", "registration", "view_personal_data"),
+    # 讲师团 is the subdistrict's: community editors only choose a lecturer
+    # (Wagtail's chooser needs no model permission).
+    ("events", "lecturer", "add_lecturer"),
+    ("events", "lecturer", "change_lecturer"),
+    ("events", "lecturer", "delete_lecturer"),
 ]
 EDITOR_MODEL_PERMISSIONS = [
     ("wagtailadmin", "admin", "access_admin"),

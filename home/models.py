@@ -227,7 +227,8 @@ hex_colour = RegexValidator(
 class CommunityPage(BasePage):
     """一社一品 brand page of one community: story, 板块, gallery and contact.
 
-    Community editors work under their own community page (permissions by group).
+    Community editors work under their own community page (permissions by group):
+    its news, pages and activities.
     """
 
     short_name = models.CharField(
@@ -289,7 +290,15 @@ class CommunityPage(BasePage):
     ]
 
     parent_page_types = ["home.CommunityIndexPage"]
-    subpage_types = ["home.ArticlePage", "home.StandardPage"]
+    # The community's activities sit here too, so that its editors' one page
+    # permission covers them. Named, not imported: events builds on home.
+    subpage_types = [
+        "home.ArticlePage",
+        "home.StandardPage",
+        "events.ActivityPage",
+        "events.LecturePage",
+        "events.FestivalActivityPage",
+    ]
     share_image_field = "cover"
     image_sizes = {"cover": ("card", "banner", "share")}
     objects = PageManager.from_queryset(CommunityPageQuerySet)()

@@ -20,14 +20,11 @@ built from scratch.
 
 import argparse
 import json
-import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import unquote, urlencode
 
@@ -36,7 +33,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.server import free_port, fresh_database_env  # noqa: E402
+from tests.server import (  # noqa: E402
+    GUNICORN_CONF_COMMAND,
+    DemoServer,
+    postgres_admin,
+)
 
 PASSWORD = "traces-Demo-2026"
 RESIDENTS = [
@@ -100,22 +101,6 @@ print(json.dumps(found))
 """
 
 
-def manage(env, *args, capture=False):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def shell(env, code):
-    out = manage(env, "shell", "--no-imports", "-c", code)
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def csrf(session, url):
     response = session.get(url)
     response.raise_for_status()
@@ -169,53 +154,32 @@ def main():
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="portal-traces-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "WAGTAILADMIN_BASE_URL": base,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "false",
-        "SIGNUP_LIMITS_ENABLED": "false",
-        "MEDIA_ROOT": str(work / "media"),
-        "DEMO_PASSWORD": PASSWORD,
-        "GUNICORN_ACCESS_LOG": str(work / "access.log"),
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        **fresh_database_env(work, "traces"),
-    }
-    env.pop("REDIS_URL", None)
-    if not env.get("DATABASE_URL"):
-        env.pop("DATABASE_URL", None)
-    manage(env, "migrate", "--noinput")
-    manage(env, "load_demo")
-    manage(env, "collectstatic", "--noinput", "-v0")
-    errors = open(work / "error.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi:application",
-            "-c",
-            "portal/gunicorn.conf.py",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=errors,
-        stderr=subprocess.STDOUT,
+    # The demo built from scratch with production settings (demo=False), served
+    # by gunicorn with the project's conf; its own output is the error log.
+    server = DemoServer(
+        work,
+        suffix="traces",
+        demo=False,
+        command=GUNICORN_CONF_COMMAND,
+        server_log=work / "error.log",
+        extra_env={
+            "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+            "SERVE_MEDIA": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_COOKIES": "false",
+            "DEMO_PASSWORD": PASSWORD,
+            "GUNICORN_ACCESS_LOG": str(work / "access.log"),
+            "WEB_CONCURRENCY": "1",
+        },
     )
+    base = server.url
+    server.env["WAGTAILADMIN_BASE_URL"] = base
+    server.env.pop("REDIS_URL", None)
+    server.manage("collectstatic", "--noinput", "-v0")
     try:
-        for _ in range(150):
-            try:
-                requests.get(base + "/robots.txt", timeout=10)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        page_url = shell(
-            env,
+        server.start(timeout=60)
+        page_url = server.python(
             "from events.models import EVENT_MODELS, Occurrence\n"
             "from events.registration import closed_reason\n"
             "import json\n"
@@ -248,8 +212,7 @@ def main():
             },
             headers={"Referer": base + "/admin/login/"},
         ).raise_for_status()
-        regs = shell(
-            env,
+        regs = server.python(
             "import json\nfrom events.models import Registration\n"
             f"print(json.dumps(list(Registration.objects.filter(phone__in="
             f"{[p for _, p in RESIDENTS]!r}).values('pk', 'code', 'phone'))))",
@@ -272,8 +235,7 @@ def main():
             headers={"Referer": base + "/admin/checkin/?code=" + guo["code"]},
         )
         # The session ends: two days ago.
-        shell(
-            env,
+        server.python(
             "from datetime import timedelta\nfrom django.utils import timezone\n"
             "from events.models import Occurrence, Registration\n"
             f"ids = Registration.objects.filter(phone='{RESIDENTS[0][1]}')"
@@ -283,8 +245,7 @@ def main():
             " end=start + timedelta(hours=2))\nprint(1)",
         )
         sessions = (
-            shell(
-                env,
+            server.python(
                 "import json\nfrom django.db import connection\n"
                 "c = connection.cursor()\n"
                 'c.execute("SELECT state, backend_xmin::text, left(query, 120)'
@@ -292,25 +253,18 @@ def main():
                 ' AND pid <> pg_backend_pid()")\n'
                 "print(json.dumps(c.fetchall()))",
             )
-            if env.get("DATABASE_URL")
+            if server.env.get("DATABASE_URL")
             else None
         )
         purge = ["purge_personal_data", "--days", "1"]
         if args.vacuum:
             purge.append("--vacuum")
-        purge_out = subprocess.run(
-            [sys.executable, "manage.py", *purge],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        purge_out = purge_out.stdout + purge_out.stderr
+        purged = server.manage_output(*purge)
+        purged.check_returncode()
+        purge_out = purged.stdout + purged.stderr
         names = [n for n, _ in RESIDENTS]
         phones = [p for _, p in RESIDENTS]
-        audit = shell(
-            env,
+        audit = server.python(
             "import json, re\nfrom wagtail.models import ModelLogEntry\n"
             "from events.models import Registration\n"
             "rows = [(e.label, json.dumps(e.data, ensure_ascii=False)) for e in"
@@ -327,15 +281,13 @@ def main():
             f"phone__in={[p for _, p in RESIDENTS]!r}).count()}}))",
         )
         # Phones only: the names are common ones the demo's residents have too.
-        files = shell(env, FILES_CODE.replace("SECRETS", repr(phones)))
+        files = server.python(FILES_CODE.replace("SECRETS", repr(phones)))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        errors.close()
+        server.stop()
     access = (work / "access.log").read_text().splitlines()
     error = (work / "error.log").read_text().splitlines()
     summary = {
-        "database": "postgresql" if env.get("DATABASE_URL") else "sqlite",
+        "database": "postgresql" if server.env.get("DATABASE_URL") else "sqlite",
         "purge": purge_out.strip().splitlines(),
         "sessions_during_purge": sessions,
         "audit_log": audit,
@@ -358,11 +310,9 @@ def main():
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-        if env.get("DATABASE_URL"):
-            from tests.server import postgres_admin
-
-            name = env["DATABASE_URL"].rsplit("/", 1)[1]
-            with postgres_admin(env["DATABASE_URL"]) as admin:
+        if server.env.get("DATABASE_URL"):
+            name = server.env["DATABASE_URL"].rsplit("/", 1)[1]
+            with postgres_admin(server.env["DATABASE_URL"]) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

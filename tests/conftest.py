@@ -8,6 +8,7 @@ import os
 import shutil
 import uuid
 
+import hypothesis
 import pytest
 from django.apps import apps
 from django.conf import settings
@@ -36,6 +37,23 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if not hasattr(config, "workerinput"):
         DemoTemplate.remove_run(test_run())
+
+
+# The fuzz tests' hypothesis settings: ``@settings(settings.get_profile("fuzz"),
+# max_examples=N)``. Reproducible (derandomized, no example database); no
+# deadline, and no health check about fixtures, slow or large examples, since
+# each example is a request through the whole site.
+hypothesis.settings.register_profile(
+    "fuzz",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        hypothesis.HealthCheck.function_scoped_fixture,
+        hypothesis.HealthCheck.too_slow,
+        hypothesis.HealthCheck.data_too_large,
+    ],
+)
 
 
 # Files whose servers share the local Redis (127.0.0.1:6379): each has a database
@@ -131,3 +149,22 @@ def fresh_caches():
         # Local memory only: a Redis cache's clear() empties its whole database.
         if isinstance(caches[alias], LocMemCache):
             caches[alias].clear()
+
+
+@pytest.fixture
+def signup_limits(settings):
+    """Turns the sign-up rate limits on (the test settings turn them off), at the
+    rates given, for requests straight from the client (no trusted proxy), with a
+    clean count: ``signup_limits(per_address="3/10m", per_phone="2/10m")``."""
+    from django.core.cache import cache
+
+    def turn_on(*, per_address: str, per_phone: str):
+        settings.SIGNUP_LIMITS_ENABLED = True
+        settings.SIGNUP_LIMIT_PER_ADDRESS = per_address
+        settings.SIGNUP_LIMIT_PER_PHONE = per_phone
+        settings.TRUSTED_PROXY_COUNT = 0
+        cache.clear()
+        return settings
+
+    yield turn_on
+    cache.clear()

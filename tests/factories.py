@@ -163,3 +163,30 @@ class FestivalActivityPageFactory(ActivityPageFactory):
 
 def make_site(hostname: str, root_page) -> Site:
     return Site.objects.create(hostname=hostname, port=80, root_page=root_page)
+
+
+def signup_activity(**fields) -> event_models.ActivityPage:
+    """A one-off activity with sign-up (``ActivityPageFactory``), under the demo's
+    活动日历 (/activities/) unless ``parent=`` says otherwise."""
+    if "parent" not in fields:
+        fields["parent"] = event_models.EventIndexPage.objects.get(slug="activities")
+    return ActivityPageFactory(registration_required=True, **fields)
+
+
+RESIDENT_NAME, RESIDENT_PHONE = "王秀兰", "138 0000 1234"
+
+
+def signup_form(page, **changes) -> dict[str, str]:
+    """The sign-up form of ``page``'s one session as a resident fills it in (name,
+    phone, one person, consent, the honeypot left empty); ``changes`` replace or
+    add fields, ``None`` leaves one out."""
+    data = {
+        "occurrence": str(event_models.Occurrence.objects.get(page_id=page.pk).pk),
+        "name": RESIDENT_NAME,
+        "phone": RESIDENT_PHONE,
+        "party_size": "1",
+        "consent": "on",
+        "website": "",
+        **changes,
+    }
+    return {key: value for key, value in data.items() if value is not None}

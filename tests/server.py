@@ -97,6 +97,16 @@ SERVER_SETTINGS = {
     "SERVE_MEDIA": "true",
 }
 DEFAULT_DEMO_PASSWORD = "huayuanlu2026"  # load_demo's, when DEMO_PASSWORD is unset
+# gunicorn as `make serve` starts it, with the project's settings file, for
+# ``DemoServer(command=…)`` (the file reads the address from BIND).
+GUNICORN_CONF_COMMAND = [
+    sys.executable,
+    "-m",
+    "gunicorn",
+    "portal.wsgi:application",
+    "-c",
+    "portal/gunicorn.conf.py",
+]
 
 
 RUN_ENV = "PORTAL_TEST_RUN"
@@ -284,6 +294,7 @@ class DemoServer:
         signup_limits: bool = False,
         demo: bool = True,
         command: list[str] | None = None,
+        server_log: Path | None = None,
     ):
         """``gunicorn=N`` serves with N gunicorn worker processes (8 threads each,
         a production-sized listen backlog) instead of ``runserver``.
@@ -299,7 +310,11 @@ class DemoServer:
         an empty database and media folder (not even migrated) instead of a copy
         of the demo; ``start()`` then migrates and loads the demo itself.
         ``command`` replaces the server's command line, e.g. a systemd unit's
-        ``ExecStart`` (it must listen on ``self.port``)."""
+        ``ExecStart`` or gunicorn with ``portal/gunicorn.conf.py``: it must listen
+        on ``self.port``, which ``BIND`` in its environment names.
+        ``server_log`` is the file for the server process's own output (an error
+        log to read alone); by default it goes to ``server.log`` with the output
+        of the ``manage`` commands."""
         self.workdir = workdir
         self.gunicorn = gunicorn
         self.command = command
@@ -329,8 +344,13 @@ class DemoServer:
             }
         if not self.env.get("DATABASE_URL"):
             self.env.pop("DATABASE_URL", None)
+        if command:
+            self.env["BIND"] = f"127.0.0.1:{self.port}"
         self.process = None
         self.log = open(workdir / "server.log", "w")  # noqa: SIM115
+        self.server_log = self.log
+        if server_log:
+            self.server_log = open(server_log, "w")  # noqa: SIM115
 
     def prepare_database(self) -> None:
         """The demo in this server's database and media folder: a copy of the
@@ -360,17 +380,34 @@ class DemoServer:
             stderr=subprocess.STDOUT,
         )
 
-    def python(self, code: str):
-        """Run ``code`` with the server's settings and database (``manage.py
-        shell``); its last output line is parsed as JSON and returned."""
-        result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+    def manage_output(self, *args: str) -> subprocess.CompletedProcess:
+        """``manage.py args`` with the server's settings, run to its end: its exit
+        status and its output (text), whatever the status."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=self.env,
-            check=True,
             capture_output=True,
             text=True,
         )
+
+    def manage_popen(self, *args: str) -> subprocess.Popen:
+        """``manage.py args`` with the server's settings, started and not waited
+        for; its output (text) comes through the ``stdout`` and ``stderr`` pipes."""
+        return subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def python(self, code: str):
+        """Run ``code`` with the server's settings and database (``manage.py
+        shell``); its last output line is parsed as JSON and returned."""
+        result = self.manage_output("shell", "--no-imports", "-c", code)
+        result.check_returncode()
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     def log_text(self) -> str:
@@ -412,7 +449,7 @@ class DemoServer:
             command,
             cwd=ROOT,
             env=self.env,
-            stdout=self.log,
+            stdout=self.server_log,
             stderr=subprocess.STDOUT,
         )
 
@@ -437,6 +474,7 @@ class DemoServer:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.log.close()
+        self.server_log.close()
 
     def kill(self) -> list[int]:
         """SIGKILL the server and every process it started (gunicorn's master

@@ -11,19 +11,22 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.utils import timezone
 from django.utils.functional import cached_property
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
+from wagtail.contrib.redirects.models import Redirect
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
-from wagtail.models import Page, PageManager
+from wagtail.models import Page, PageManager, Site
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
+from wagtail.url_routing import RouteResult
 
 from core.blocks import BodyBlock
 from core.models import TITLE_PANELS, BasePage, ListingQuerySet, image_field
 from core.panels import OpenWhenUsedPanel
-from home.models import community_field
+from home.models import CommunityPage, community_field
 
 from .. import recurrence
 from ..lunar import Festival, next_festival_date
@@ -86,9 +89,14 @@ def _views():
     return views
 
 
+def moved_permanently(request, url):
+    return HttpResponsePermanentRedirect(url)
+
+
 class EventIndexPage(RoutablePageMixin, BasePage):
     """活动日历: upcoming activities grouped by day, filters by community and type,
-    and past activities."""
+    and past activities — of the whole site: the subdistrict's own activities are
+    this page's children, a community's are children of its ``CommunityPage``."""
 
     intro = models.TextField("导语", blank=True, max_length=300)
 
@@ -118,6 +126,51 @@ class EventIndexPage(RoutablePageMixin, BasePage):
     @path("calendar.ics/")
     def ical(self, request):
         return _views().index_feed(self, request)
+
+    def route(self, request, path_components):
+        """Wagtail's routing, then for an activity that used to be here (moved to
+        its community: a redirect Wagtail created on the move) a 301 to where it
+        is now, its sub-route (``signup/``, ``r/<code>/`` …) and query kept:
+        residents hold links to their sign-ups. Wagtail's redirect middleware
+        alone would only redirect the page's own path."""
+        try:
+            return super().route(request, path_components)
+        except Http404:
+            target = self._moved_to(request, path_components)
+            if target is None:
+                raise
+            return RouteResult(self, args=(moved_permanently, (target,), {}))
+
+    def _moved_to(self, request, path_components) -> str | None:
+        if not path_components:
+            return None
+        site = Site.find_for_request(request)
+        parts = self.get_url_parts(request)
+        if site is None or parts is None or parts[0] != site.pk:
+            return None
+        old_path = Redirect.normalise_path(parts[2] + path_components[0])
+        redirect = (
+            Redirect.get_for_site(site)
+            .filter(old_path=old_path, redirect_page__isnull=False)
+            .select_related("redirect_page")
+            .first()
+        )
+        page_url = redirect.redirect_page.get_url(request) if redirect else None
+        if not page_url:
+            return None
+        rest = "".join(f"{part}/" for part in path_components[1:])
+        query = request.META.get("QUERY_STRING", "")
+        return page_url + rest + (f"?{query}" if query else "")
+
+
+def community_of_parent(parent_path: str) -> int | None:
+    """The id of the community page at ``parent_path``: the community of an
+    activity placed there (None for the 活动日历)."""
+    return (
+        CommunityPage.objects.filter(path=parent_path)
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 class EventPageQuerySet(ListingQuerySet):
@@ -245,7 +298,7 @@ class EventPage(RoutablePageMixin, BasePage):
         FieldRowPanel([FieldPanel("start"), FieldPanel("end")]),
         FieldPanel("all_day"),
         FieldPanel("venue"),
-        FieldRowPanel([FieldPanel("community"), FieldPanel("organiser")]),
+        FieldPanel("organiser"),
     ]
     status_panels = [
         MultiFieldPanel(
@@ -296,7 +349,9 @@ class EventPage(RoutablePageMixin, BasePage):
         index.SearchField("body"),
         index.FilterField("start"),
     ]
-    parent_page_types = ["events.EventIndexPage"]
+    # A community's activities sit under its page, where its editors may add
+    # pages; the subdistrict's own under the 活动日历. ``community`` follows.
+    parent_page_types = ["events.EventIndexPage", "home.CommunityPage"]
     subpage_types = []
     share_image_field = "cover"
     image_sizes = {"cover": ("cover", "share")}
@@ -374,7 +429,15 @@ class EventPage(RoutablePageMixin, BasePage):
         "title",
     )
 
+    def community_from_tree(self) -> int | None:
+        """The community page this activity sits under, None under the 活动日历."""
+        if not self.path or self.depth <= 1:
+            return self.community_id
+        return community_of_parent(self.path[: -self.steplen])
+
     def save(self, *args, **kwargs):
+        if kwargs.get("update_fields") is None:
+            self.community_id = self.community_from_tree()
         if self.pk and kwargs.get("update_fields") is None:
             stored = (
                 type(self)

@@ -6,7 +6,8 @@
   door page); everyone else sees ``masked_name`` / ``masked_phone``.
 
 Community scope: a user whose page permissions all lie under community pages (a
-「X社区」宣传员) sees only sign-ups of activities of those communities. Users with
+「X社区」宣传员) sees only sign-ups of activities of those communities — the
+activities that sit under those pages (events/placement.py). Users with
 page permissions that cover the 活动日历 (街道宣传办), and users with no page
 permissions at all (e.g. a door-only 签到 account), see every sign-up.
 

@@ -199,6 +199,10 @@ class ViewPersonalDataFormatter(LogFormatter):
         data = log_entry.data
         if "code" in data or data.get("scrubbed"):  # one sign-up: door, cancel
             return f"查看报名码 {_code(data)} 的完整姓名和手机号（{_where(data)}）"
+        if data.get("roster"):  # the printed 签到表 of one session
+            return (
+                f"查看签到表，显示完整姓名 {data.get('rows', 0)} 条（{_where(data)}）"
+            )
         return f"查看报名名单，显示完整姓名和手机号 {data.get('rows', 0)} 条"
 
 

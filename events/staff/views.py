@@ -8,12 +8,10 @@ timeouts included (``SignupError``, ``events/errors.py``), as admin messages.
 import re
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -28,9 +26,8 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
-from wagtail.models import Page
 
-from core.models import int_or_none
+from portal.admin_export import SheetTitleExportMixin
 
 from .. import recap
 from .. import registration as service
@@ -40,6 +37,7 @@ from ..models import EVENT_MODELS, Registration, RegistrationStatus
 from ..privacy import display_name, display_phone
 from . import access, audit
 from .recap import recap_url
+from .roster import SessionColumn, roster_url
 
 CHECKIN_URL_NAME = "events_checkin"
 INDEX_URL_NAME = "events_registrations:index"
@@ -49,9 +47,14 @@ NOWRAP = "registration-nowrap"
 local = audit.local
 
 
-def checkin_url(code: str = "") -> str:
+def checkin_url(code: str = "", session_id: int | None = None) -> str:
+    """The door page, for ``code`` (and with ``session_id`` chosen for the next
+    lookup by phone)."""
     url = reverse(CHECKIN_URL_NAME)
-    return f"{url}?{urlencode({'code': code})}" if code else url
+    params = {"code": code} if code else {}
+    if session_id is not None:
+        params["occurrence"] = session_id
+    return f"{url}?{urlencode(params)}" if params else url
 
 
 def status_text(registration: Registration) -> str:
@@ -192,16 +195,13 @@ class ActionsColumn(BaseColumn):
         return context
 
 
-def csv_safe(value: str) -> str:
-    """Keep spreadsheet programs from reading a cell as a formula."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
-class RegistrationIndexView(IndexView):
+class RegistrationIndexView(SheetTitleExportMixin, IndexView):
     """报名管理: every sign-up the user may see, with filters, search and export.
-    Names and phones are masked unless the user may see personal data."""
+    Names and phones are masked unless the user may see personal data. Exported
+    text is made safe for spreadsheets (no formula in a CSV cell) by
+    ``portal.apps.safe_spreadsheet_exports``, as in every admin export."""
+
+    export_sheet_title = "报名名单"
 
     any_permission_required = ["view"]
     page_title = "报名管理"
@@ -225,10 +225,6 @@ class RegistrationIndexView(IndexView):
         csv_date = {self.FORMAT_CSV: lambda value: local_naive_str(value)}
         self.custom_field_preprocess = {
             field: csv_date for field in self.datetime_exports
-        }
-        self.custom_value_preprocess = {
-            **self.custom_value_preprocess,
-            str: {self.FORMAT_CSV: csv_safe},
         }
 
     def get_base_queryset(self):
@@ -277,7 +273,7 @@ class RegistrationIndexView(IndexView):
                 classname="w-font-mono",
             ),
             Column("page", label="活动", accessor="page.title", sort_key="page__title"),
-            Column(
+            SessionColumn(
                 "occurrence",
                 label="场次",
                 accessor=lambda r: local(r.occurrence.start),
@@ -314,19 +310,48 @@ class RegistrationIndexView(IndexView):
 
     @cached_property
     def header_buttons(self):
+        session = self.filtered_session
         buttons = [
-            HeaderButton("现场签到", url=checkin_url(), icon_name="calendar-check")
+            HeaderButton(
+                "现场签到",
+                url=checkin_url(session_id=session and session.pk),
+                icon_name="calendar-check",
+            )
         ]
-        # Filtered to one activity: its 活动回顾 (events/staff/recap.py).
-        page_id = int_or_none(self.request.GET.get("page"))
-        event = Page.objects.filter(pk=page_id).first() if page_id else None
-        if event is not None and event.specific_class in EVENT_MODELS:
-            event = event.specific_deferred
-            if recap.can_draft(event, self.request.user):
-                buttons.append(
-                    HeaderButton("活动回顾", url=recap_url(event), icon_name="doc-full")
+        if session is not None:
+            buttons.append(
+                HeaderButton(
+                    "打印签到表", url=roster_url(session.pk), icon_name="table"
                 )
+            )
+        # Filtered to one activity (or one of its sessions): its 活动回顾
+        # (events/staff/recap.py), for those who may draft it.
+        event = self.filtered_event
+        if event is not None and recap.can_draft(event, self.request.user):
+            buttons.append(
+                HeaderButton("活动回顾", url=recap_url(event), icon_name="doc-full")
+            )
         return buttons
+
+    @cached_property
+    def filtered_session(self):
+        """The session the listing is filtered by (the 场次 filter), if any."""
+        if self.filters and self.filters.is_valid():
+            return self.filters.form.cleaned_data.get("occurrence")
+        return None
+
+    @cached_property
+    def filtered_event(self):
+        """The activity the listing is filtered by (活动, or the 场次's), if any."""
+        page = None
+        if self.filters and self.filters.is_valid():
+            page = self.filters.form.cleaned_data.get("page")
+            session = self.filtered_session
+            if page is None and session is not None:
+                page = session.page
+        if page is None or page.specific_class not in EVENT_MODELS:
+            return None
+        return page.specific_deferred
 
     @cached_property
     def return_url(self) -> str:
@@ -527,95 +552,3 @@ class CancelView(RegistrationActionMixin, WagtailAdminTemplateMixin, TemplateVie
     def post(self, request, pk):
         perform_cancel(request, self.get_object())
         return HttpResponseRedirect(self.get_success_url())
-
-
-# ---------------------------------------------------------------------------
-# The door page
-# ---------------------------------------------------------------------------
-
-
-class CheckInView(WagtailAdminTemplateMixin, TemplateView):
-    """现场签到 at the door, on a staff phone: type the code or scan the resident's
-    QR code (which opens ``events_checkin?code=…``), see the sign-up, press 确认签到.
-
-    GET needs ``events.view_registration``; POST ``events.change_registration``.
-    """
-
-    template_name = "events/admin/checkin.html"
-    page_title = "现场签到"
-    header_icon = "calendar-check"
-    http_method_names = ["get", "post"]
-
-    def dispatch(self, request, *args, **kwargs):
-        if not access.can_view(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_breadcrumbs_items(self):
-        return self.breadcrumbs_items + [
-            {"url": reverse(INDEX_URL_NAME), "label": "报名管理"},
-            {"url": "", "label": self.page_title},
-        ]
-
-    def find(self, code: str) -> tuple[Registration | None, str]:
-        """(registration, "") or (None, the reason to show)."""
-        registration = (
-            Registration.objects.select_related("page", "occurrence")
-            .filter(code=code)
-            .first()
-            if code
-            else None
-        )
-        # Another community's code is answered as an unknown one: saying it
-        # exists would tell an editor what they may not see.
-        if registration is None or not access.in_scope(registration, self.request.user):
-            return None, f"没有找到报名码 {code[:20]}，请核对。"
-        return registration, ""
-
-    def get(self, request):
-        raw = request.GET.get("code", "")
-        code = service.normalise_code(raw)
-        if not code:
-            return self.render(code="")
-        registration, problem = self.find(code)
-        if registration is None:
-            return self.render(code=code, problem=problem, status=404)
-        return self.render(code=code, registration=registration)
-
-    def post(self, request):
-        if not access.can_change(request.user):
-            raise PermissionDenied
-        code = service.normalise_code(request.POST.get("code", ""))
-        registration, problem = self.find(code)
-        if registration is None:
-            return self.render(code=code, problem=problem, status=404)
-        perform_check_in(request, registration)
-        return redirect(checkin_url(code))
-
-    def render(self, *, code, registration=None, problem="", status=200):
-        user = self.request.user
-        context = self.get_context_data(code=code, problem=problem)
-        if registration is not None:
-            personal = access.can_see_personal_data(user)
-            log_reveal(user, registration)
-            start = registration.occurrence.local_start
-            today = timezone.localdate()
-            context.update(
-                registration=registration,
-                name=display_name(registration, personal),
-                phone=display_phone(registration, personal),
-                status_text=status_text(registration),
-                occurrence_start=start,
-                occurrence_end=registration.occurrence.local_end,
-                not_today=start.date() != today,
-                occurrence_cancelled=registration.occurrence.cancelled,
-                can_check_in=access.can_change(user)
-                and registration.is_confirmed
-                and not registration.checked_in_at,
-                history_url=reverse(
-                    "events_registrations:history", args=[registration.pk]
-                ),
-            )
-        return TemplateResponse(
-            self.request, self.get_template_names(), context, status=status
-        )

@@ -3,7 +3,8 @@
 URLs (namespace ``events_registrations``, under ``/admin/registrations/``):
 ``index`` and ``index_results`` (the listing; ``?export=xlsx|csv``),
 ``history`` / ``history_results`` (操作记录 of one sign-up), ``check_in`` (POST)
-and ``cancel`` (GET confirmation, POST). No add / edit / delete / copy: residents
+and ``cancel`` (GET confirmation, POST), ``roster`` (the A4 签到表 of one session,
+``roster.py``). No add / edit / delete / copy: residents
 sign up on the site and staff change state only through those two actions.
 """
 
@@ -17,6 +18,7 @@ from wagtail.permissions import policy_registry
 from ..models import Registration
 from . import views
 from .filters import RegistrationFilterSet
+from .roster import RosterView
 
 
 class RegistrationURLFinder(ModelAdminURLFinder):
@@ -127,6 +129,7 @@ class RegistrationViewSet(ModelViewSet):
             ),
             path("check-in/<int:pk>/", self.check_in_view, name="check_in"),
             path("cancel/<int:pk>/", self.cancel_view, name="cancel"),
+            path("roster/<int:pk>/", RosterView.as_view(), name="roster"),
         ]
 
     @property

@@ -319,7 +319,14 @@ AUTHENTICATION_BACKENDS = [
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 WAGTAILADMIN_PERMITTED_LANGUAGES = [("zh-hans", "简体中文")]
+# The project's own translations, ahead of every app's: the admin strings Wagtail's
+# zh_Hans catalogue lacks (locale/zh_Hans/LC_MESSAGES/django.po and djangojs.po,
+# compiled to .mo by `make messages`, which every install step runs).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
+# An editor's account page offers the site's zone only, not 600 English names.
+WAGTAIL_USER_TIME_ZONES = ["Asia/Shanghai"]
+WAGTAILADMIN_USER_LOGIN_FORM = "portal.admin_forms.LoginForm"
 USE_I18N = True
 USE_TZ = True
 
@@ -409,6 +416,9 @@ def limit_rate(name: str, default: str) -> str | None:
 SIGNUP_LIMITS_ENABLED = env_bool("SIGNUP_LIMITS_ENABLED", True)
 SIGNUP_LIMIT_PER_ADDRESS = limit_rate("SIGNUP_LIMIT_PER_ADDRESS", "30/10m")
 SIGNUP_LIMIT_PER_PHONE = limit_rate("SIGNUP_LIMIT_PER_PHONE", "5/10m")
+# The door page's lookup by the phone's last four digits, per staff account
+# (events/staff/door.py): a busy door checks in a few people a minute.
+DOOR_LOOKUP_LIMIT = limit_rate("DOOR_LOOKUP_LIMIT", "120/10m")
 # A cache that fails to count lets the sign-up through (logged): the limits are a
 # brake on abuse, not a reason to turn residents away.
 RATELIMIT_FAIL_OPEN = True

@@ -261,3 +261,64 @@ def test_search_page_answers_any_query(client):
         response = client.get("/search/", {"q": query})
         assert response.status_code == 200, query
     assert "甲院社区" in client.get("/search/", {"q": "甲院社区"}).content.decode()
+
+
+def test_demo_activities_sit_where_the_design_puts_them():
+    """A community's activities under its page (its editors' to edit), the
+    subdistrict's own under the 活动日历; the community follows from the place."""
+    from events.models import EVENT_MODELS
+
+    for data in demo_content.ACTIVITIES:
+        page = Page.objects.get(slug=data["slug"]).specific
+        parent = page.get_parent().specific
+        if data["community"]:
+            assert isinstance(parent, CommunityPage), data["slug"]
+            assert parent.slug == data["community"]
+            assert page.community_id == parent.pk
+            assert page.url == f"/communities/{data['community']}/{data['slug']}/"
+        else:
+            assert parent.slug == "activities" and page.community_id is None
+    for model in EVENT_MODELS:
+        for page in model.objects.all():
+            parent = page.get_parent()
+            expected = parent.pk if parent.specific_class is CommunityPage else None
+            assert page.community_id == expected, page.slug
+
+
+def test_load_demo_moves_activities_of_the_old_layout(client):
+    """A database loaded before activities sat under their communities: load_demo
+    moves them, creates nothing, and the old URLs redirect."""
+    from wagtail.actions.move_page import MovePageAction
+
+    from events.models import EventIndexPage, LecturePage, Occurrence
+
+    index = EventIndexPage.objects.get(slug="activities")
+    page = LecturePage.objects.get(slug="xianfeng-jiayuan-1")
+    community = page.get_parent()
+    # As the old layout had it: under the 活动日历, naming its community.
+    MovePageAction(page, index, pos="last-child").execute(skip_permission_checks=True)
+    LecturePage.objects.filter(pk=page.pk).update(community=community.pk)
+    assert client.get("/activities/xianfeng-jiayuan-1/").status_code == 200
+    before = model_counts()
+
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "新建 0 个对象" in out.getvalue()
+    page = LecturePage.objects.get(slug="xianfeng-jiayuan-1")
+    assert page.get_parent().pk == community.pk
+    assert page.community_id == community.pk
+    occurrences = Occurrence.objects.filter(page_id=page.pk)
+    assert set(occurrences.values_list("community_id", flat=True)) == {community.pk}
+    after = model_counts()
+    # Only the redirects of the moves (and their log entries) are new.
+    changed = {label for label in after if after[label] != before.get(label)}
+    assert changed <= {
+        "wagtailredirects.Redirect",
+        "wagtailcore.ModelLogEntry",
+        "wagtailcore.PageLogEntry",
+    }, changed
+    response = client.get("/activities/xianfeng-jiayuan-1/signup/")
+    assert response.status_code == 301
+    assert response["Location"].endswith(
+        "/communities/jiayuan/xianfeng-jiayuan-1/signup/"
+    )

@@ -132,7 +132,7 @@ def test_public_pages_run_without_a_csp_violation(demo_server, resident):
     # An activity: the share panel (QR code), the sign-up form and its result.
     # (Keyboard rather than taps: on a loaded machine a tap can land while the
     # layout still moves; what is measured here is the policy, not the taps.)
-    page.goto(demo_server.url + "/activities/linlijie-nongyeyuan/")
+    page.goto(demo_server.url + "/communities/nongyeyuan/linlijie-nongyeyuan/")
     page.locator(".share-panel summary").press("Enter")
     assert page.locator(".share-panel svg").first.is_visible()
     page.get_by_role("link", name="我要报名").press("Enter")

@@ -10,7 +10,7 @@ from PIL import Image
 
 pytestmark = pytest.mark.browser
 
-ACTIVITY = "/activities/yizhen-weishengting/"
+ACTIVITY = "/communities/weishengting/yizhen-weishengting/"
 
 
 def test_activity_share_panel_and_poster(demo_server, phone, screenshot_dir):

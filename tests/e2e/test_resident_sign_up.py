@@ -19,7 +19,7 @@ def test_sign_up_see_code_add_to_calendar_and_cancel(
     card = phone.locator("a", has_text="冬至包饺子 邻里一家亲").first
     assert "余 16 个名额" in card.inner_text()  # 30 seats, 14 taken by the demo
     card.click()
-    phone.wait_for_url("**/activities/dongzhi-jiaozi/")
+    phone.wait_for_url("**/communities/weishengting/dongzhi-jiaozi/")
     phone.screenshot(path=screenshot_dir / "activity-390x844.png", full_page=True)
     assert phone.locator("form").count() == 0  # cacheable: the form is one tap away
     assert "还有 16 个名额" in phone.locator("#signup").inner_text()

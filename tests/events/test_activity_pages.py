@@ -25,11 +25,13 @@ pytestmark = pytest.mark.django_db
 
 
 class EventTreeRulesTests(WagtailPageTestCase):
-    def test_activities_only_under_the_calendar(self):
+    def test_activities_under_the_calendar_or_a_community(self):
+        # The subdistrict's under the 活动日历, a community's under its page.
         for model in (ActivityPage, LecturePage, FestivalActivityPage):
-            self.assertAllowedParentPageTypes(model, {EventIndexPage})
+            self.assertAllowedParentPageTypes(model, {EventIndexPage, CommunityPage})
+            self.assertCanCreateAt(CommunityPage, model)
             self.assertCanNotCreateAt(HomePage, model)
-            self.assertCanNotCreateAt(CommunityPage, model)
+            self.assertCanNotCreateAt(HonourIndexPage, model)
         self.assertAllowedParentPageTypes(EventIndexPage, {HomePage})
         self.assertCanNotCreateAt(HonourIndexPage, EventIndexPage)
 

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from events import registration as service
-from events.models import EventIndexPage, Occurrence, Registration
+from events.models import Occurrence, Registration
 from events.staff import audit
 from home.models import CommunityPage
 from tests.factories import ActivityPageFactory
@@ -30,8 +30,7 @@ def user(username):
 
 def activity(community, **fields):
     page = ActivityPageFactory(
-        parent=EventIndexPage.objects.get(slug="activities"),
-        community=community,
+        parent=community,
         registration_required=True,
         capacity=5,
         **fields,

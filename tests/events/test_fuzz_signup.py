@@ -15,13 +15,13 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.models import EventIndexPage, Occurrence, Registration
+from events.models import Occurrence, Registration
 from events.registration import normalise_name
 from portal.text import clean_text
-from tests.factories import ActivityPageFactory
+from tests.factories import signup_activity, signup_form
 
 pytestmark = pytest.mark.django_db
 
@@ -194,11 +194,8 @@ def expected_row(data, digits) -> dict:
 
 @pytest.fixture
 def activity(db):
-    index = EventIndexPage.objects.get(slug="activities")
-    return ActivityPageFactory(
-        parent=index,
+    return signup_activity(
         title="模糊测试活动",
-        registration_required=True,
         capacity=8,
         max_party_size=MAX_PARTY,
         waitlist_enabled=True,
@@ -212,17 +209,7 @@ def test_generated_sign_ups_never_fail_and_never_corrupt(client, activity):
     url = activity.url + "signup/"
     seen = {"accepted": 0, "rejected": 0, "statuses": set()}
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-    )
+    @settings(settings.get_profile("fuzz"), max_examples=EXAMPLES)
     @given(posts(occurrence.pk))
     def one_post(post):
         data, digits, urlencoded = post
@@ -271,13 +258,7 @@ def test_a_nul_character_gets_a_message_a_resident_can_act_on(client, activity):
     """Found by the fuzzing: Django's own Chinese message for NUL reads "empty
     strings are not allowed"."""
     occurrence = Occurrence.objects.get(page_id=activity.pk)
-    data = {
-        "occurrence": str(occurrence.pk),
-        "name": "王\x00秀兰",
-        "phone": "13800001234",
-        "party_size": "1",
-        "consent": "on",
-    }
+    data = signup_form(activity, name="王\x00秀兰")
     response = client.post(activity.url + "signup/", data)
     html = response.content.decode()
     assert response.status_code == 400

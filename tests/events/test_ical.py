@@ -29,7 +29,13 @@ from events.models import (
 )
 from home.models import CommunityPage, SiteSettings
 from tests import factories
-from tests.factories import EventIndexPageFactory, HomePageFactory, make_site
+from tests.factories import (
+    CommunityIndexPageFactory,
+    CommunityPageFactory,
+    EventIndexPageFactory,
+    HomePageFactory,
+    make_site,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -239,8 +245,13 @@ def index(db) -> EventIndexPage:
 
 
 @pytest.fixture
-def communities(db) -> list[CommunityPage]:
-    return list(CommunityPage.objects.live().order_by("path")[:2])
+def communities(index) -> list[CommunityPage]:
+    """Two communities of the index's site: their activities sit under them."""
+    parent = CommunityIndexPageFactory(parent=index.get_parent())
+    return [
+        CommunityPageFactory(parent=parent, slug=slug, title=title)
+        for slug, title in (("jia", "甲院社区"), ("yi", "乙院社区"))
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -251,7 +262,7 @@ def communities(db) -> list[CommunityPage]:
 def test_one_off_activity_feed_fields(client, index, communities):
     start = at(next_weekday(5), 9, 30)
     page = ActivityPageFactory(
-        parent=index,
+        parent=communities[0],
         title="邻里节：百家宴",
         slug="neighbours",
         start=start,
@@ -259,7 +270,6 @@ def test_one_off_activity_feed_fields(client, index, communities):
         venue="甲院社区广场",
         summary="一起包饺子，邻里一家亲；欢迎参加",
         organiser="甲院社区居委会",
-        community=communities[0],
     )
     response = get(client, path_of(page) + "calendar.ics")
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
@@ -291,7 +301,7 @@ def test_one_off_activity_feed_fields(client, index, communities):
     assert str(event["UID"]) == uid(page)
     assert str(event["SUMMARY"]) == "邻里节：百家宴"
     assert str(event["LOCATION"]) == "甲院社区广场"
-    assert str(event["URL"]) == f"http://{HOST}/activities/neighbours/"
+    assert str(event["URL"]) == f"http://{HOST}/communities/jia/neighbours/"
     assert str(event["STATUS"]) == "CONFIRMED"
     assert event["SEQUENCE"] == 0
     assert "一起包饺子，邻里一家亲；欢迎参加" in str(event["DESCRIPTION"])
@@ -316,7 +326,7 @@ def test_one_off_activity_feed_fields(client, index, communities):
     assert js["status"] == "CONFIRMED"
     assert js["sequence"] == 0
     assert js["location"] == "甲院社区广场"
-    assert js["url"] == f"http://{HOST}/activities/neighbours/"
+    assert js["url"] == f"http://{HOST}/communities/jia/neighbours/"
     assert js["recurring"] is False
     assert js["occurrences"] == expected_occurrences(page)
 
@@ -701,9 +711,9 @@ def int_pk(event) -> int:
 
 def test_index_feed_filters_by_community_and_type(client, index, communities):
     a, b = communities
-    activity_a = ActivityPageFactory(parent=index, community=a)
-    lecture_a = LecturePageFactory(parent=index, community=a)
-    lecture_b = LecturePageFactory(parent=index, community=b)
+    activity_a = ActivityPageFactory(parent=a)
+    lecture_a = LecturePageFactory(parent=a)
+    lecture_b = LecturePageFactory(parent=b)
     festival = FestivalActivityPageFactory(parent=index)
 
     def uids(query):

@@ -10,13 +10,11 @@ same bytes are in the files before the purge) reads them after a ``CHECKPOINT``
 of its own, which writes every changed page. Runs in its own database, outside
 the test transaction (neither database vacuums inside one)."""
 
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.server import ROOT, DemoServer
+from tests.server import DemoServer
 
 RESIDENTS = [("甄士隐", "13798760001"), ("贾雨村", "13798760002")]
 
@@ -121,13 +119,7 @@ def test_vacuum_removes_purged_data_from_the_database_files(tmp_path):
     # Control: the names, the phones and the audit labels are in the files.
     assert in_files == set(markers), before
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "purge_personal_data", "--days", "1", "--vacuum"],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-    )
+    result = server.manage_output("purge_personal_data", "--days", "1", "--vacuum")
     assert result.returncode == 0, result.stderr
     assert "已重写数据表" in result.stdout
     if postgres:
@@ -167,21 +159,7 @@ def test_vacuum_waits_for_a_transaction_that_could_still_see_the_old_rows(tmp_pa
         report = psycopg.connect(server.env["DATABASE_URL"])
         report.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         report.execute("SELECT count(*) FROM wagtailcore_page").fetchone()
-        purge = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "purge_personal_data",
-                "--days",
-                "1",
-                "--vacuum",
-            ],
-            cwd=ROOT,
-            env=server.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        purge = server.manage_popen("purge_personal_data", "--days", "1", "--vacuum")
         try:
             # The purge has committed and the command waits: it polls for us.
             for _ in range(600):

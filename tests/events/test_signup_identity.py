@@ -12,13 +12,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import signing
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from events import signup_cookie
-from events.models import EventIndexPage, Occurrence, Registration
-from tests.factories import ActivityPageFactory
+from events.models import Registration
+from tests.factories import RESIDENT_NAME, RESIDENT_PHONE, signup_activity, signup_form
 
 pytestmark = pytest.mark.django_db
 
@@ -26,42 +25,22 @@ NEUTRAL = (
     "这个手机号不能再报名这一场。如果您已经报过名，请用报名时保存的结果页链接"
     "查看或取消，或联系社区工作人员。"
 )
-VICTIM = "王秀兰"
-VICTIM_PHONE = "138 0000 1234"
+VICTIM, VICTIM_PHONE = RESIDENT_NAME, RESIDENT_PHONE  # whom post() signs up
 
 
 @pytest.fixture
-def index(db):
-    return EventIndexPage.objects.get(slug="activities")
+def page(db):
+    return activity()
 
 
-@pytest.fixture
-def page(index):
-    return activity(index)
-
-
-def activity(index, **fields):
-    return ActivityPageFactory(
-        parent=index,
-        title="身份测试活动",
-        registration_required=True,
-        capacity=5,
-        max_party_size=2,
-        **fields,
-    )
+def activity(**fields):
+    return signup_activity(title="身份测试活动", capacity=5, max_party_size=2, **fields)
 
 
 def post(client, page, ip="203.0.113.7", **changes):
-    data = {
-        "occurrence": str(Occurrence.objects.get(page_id=page.pk).pk),
-        "name": VICTIM,
-        "phone": VICTIM_PHONE,
-        "party_size": "1",
-        "consent": "on",
-        "website": "",
-        **changes,
-    }
-    return client.post(page.url + "signup/", data, REMOTE_ADDR=ip)
+    return client.post(
+        page.url + "signup/", signup_form(page, **changes), REMOTE_ADDR=ip
+    )
 
 
 def rows(page) -> int:
@@ -154,10 +133,10 @@ def test_a_forged_cookie_is_worth_nothing(client, page, forged):
     assert_neutral(post(stranger, page, ip="198.51.100.66"), registration)
 
 
-def test_the_cookie_expires_180_days_after_the_last_sign_up(client, index, rf):
+def test_the_cookie_expires_180_days_after_the_last_sign_up(client, rf):
     start = timezone.now()
     later = start + timedelta(days=200)  # still open after the cookie expired
-    page = activity(index, start=later, end=later + timedelta(hours=2))
+    page = activity(start=later, end=later + timedelta(hours=2))
     with time_machine.travel(start, tick=False) as clock:
         post(client, page)
         registration = Registration.objects.get(page_id=page.pk)
@@ -172,8 +151,8 @@ def test_the_cookie_expires_180_days_after_the_last_sign_up(client, index, rf):
         assert_neutral(post(client, page), registration)
 
 
-def test_the_cookie_keeps_the_last_twenty_sign_ups(client, index):
-    pages = [activity(index) for _ in range(signup_cookie.MAX_IDS + 1)]
+def test_the_cookie_keeps_the_last_twenty_sign_ups(client):
+    pages = [activity() for _ in range(signup_cookie.MAX_IDS + 1)]
     for page in pages:
         assert post(client, page).status_code == 303
     held = signup_cookie.held(post(client, pages[-1]).wsgi_request)
@@ -190,20 +169,12 @@ def test_the_cookie_keeps_the_last_twenty_sign_ups(client, index):
 
 
 @pytest.fixture
-def limits(settings):
+def limits(signup_limits):
     """The production defaults: 30 posts per address, 5 sign-ups per phone."""
-    settings.SIGNUP_LIMITS_ENABLED = True
-    settings.SIGNUP_LIMIT_PER_ADDRESS = "30/10m"
-    settings.SIGNUP_LIMIT_PER_PHONE = "5/10m"
-    settings.TRUSTED_PROXY_COUNT = 0
-    cache.clear()
-    yield settings
-    cache.clear()
+    return signup_limits(per_address="30/10m", per_phone="5/10m")
 
 
-def test_posts_with_a_victims_phone_do_not_lock_the_victim_out(
-    client, index, page, limits
-):
+def test_posts_with_a_victims_phone_do_not_lock_the_victim_out(client, page, limits):
     """Before: five invalid posts with the victim's phone from another address
     made the victim's own sign-up answer 429 (for up to 10 minutes)."""
     assert post(client, page).status_code == 303
@@ -214,12 +185,12 @@ def test_posts_with_a_victims_phone_do_not_lock_the_victim_out(
     for _ in range(5):  # and refusals of the sign-up the phone holds
         assert post(attacker, page, ip="198.51.100.66").status_code == 409
     assert post(client, page).status_code == 303  # the victim's own, again
-    assert post(client, activity(index)).status_code == 303  # and a new one
+    assert post(client, activity()).status_code == 303  # and a new one
     assert Registration.objects.filter(phone="13800001234").count() == 2
 
 
-def test_the_phone_limit_counts_sign_ups_made(client, index, limits):
-    pages = [activity(index) for _ in range(6)]
+def test_the_phone_limit_counts_sign_ups_made(client, limits):
+    pages = [activity() for _ in range(6)]
     for n, page in enumerate(pages[:4]):
         assert post(client, page, ip=f"192.0.2.{n}").status_code == 303
         # The holder's resubmission is the same sign-up and does not count.

@@ -13,9 +13,9 @@ from django.core.cache import cache, caches
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from events.models import EventIndexPage, Occurrence, Registration
+from events.models import Occurrence, Registration
 from portal.settings.base import limit_rate
-from tests.factories import ActivityPageFactory
+from tests.factories import signup_activity, signup_form
 
 pytestmark = pytest.mark.django_db
 
@@ -25,26 +25,14 @@ TOO_MANY = "提交太频繁，请稍后再试。"
 
 
 @pytest.fixture
-def limits(settings):
+def limits(signup_limits):
     """Limits on, small enough to reach; a clean count for each test."""
-    settings.SIGNUP_LIMITS_ENABLED = True
-    settings.SIGNUP_LIMIT_PER_ADDRESS = "3/10m"
-    settings.SIGNUP_LIMIT_PER_PHONE = "2/10m"
-    settings.TRUSTED_PROXY_COUNT = 0
-    cache.clear()
-    yield settings
-    cache.clear()
+    return signup_limits(per_address="3/10m", per_phone="2/10m")
 
 
 @pytest.fixture
 def page(db):
-    return ActivityPageFactory(
-        parent=EventIndexPage.objects.get(slug="activities"),
-        title="限流测试活动",
-        registration_required=True,
-        capacity=50,
-        max_party_size=2,
-    )
+    return signup_activity(title="限流测试活动", capacity=50, max_party_size=2)
 
 
 def phone(n: int) -> str:
@@ -52,21 +40,10 @@ def phone(n: int) -> str:
 
 
 def post(client, page, *, ip=HOME, xff=None, **changes):
-    data = {
-        "occurrence": str(Occurrence.objects.get(page_id=page.pk).pk),
-        "name": "王秀兰",
-        "phone": "138 0000 1234",
-        "party_size": "1",
-        "household": "甲院 3 号楼",
-        "note": "",
-        "consent": "on",
-        "website": "",
-        **changes,
-    }
     extra = {"REMOTE_ADDR": ip}
     if xff:
         extra["HTTP_X_FORWARDED_FOR"] = xff
-    return client.post(page.url + "signup/", data, **extra)
+    return client.post(page.url + "signup/", signup_form(page, **changes), **extra)
 
 
 def rows(page) -> int:
@@ -108,17 +85,13 @@ def test_per_phone_number_whatever_its_spelling(client, page, limits):
     double-submit answer in between is the same sign-up and does not count), the
     third is over the limit. Posts that make no sign-up never count against a
     phone: tests/events/test_signup_identity.py."""
-    second_page = ActivityPageFactory(
-        parent=page.get_parent(), registration_required=True, capacity=5
-    )
+    second_page = signup_activity(capacity=5)
     first = post(client, page, ip="192.0.2.1", phone="138 0000 1234")
     assert first.status_code == 303
     again = post(client, page, ip="192.0.2.2", phone="+86 138-0000-1234")
     assert again.status_code == 303 and again["Location"] == first["Location"]
     assert post(client, second_page, ip="192.0.2.2").status_code == 303
-    third_page = ActivityPageFactory(
-        parent=page.get_parent(), registration_required=True, capacity=5
-    )
+    third_page = signup_activity(capacity=5)
     assert_too_many(post(client, third_page, ip="192.0.2.3", phone="13800001234"))
     assert rows(page) == rows(second_page) == 1 and rows(third_page) == 0
     # Another number from that address is fine.
@@ -173,12 +146,7 @@ def test_default_limits_thirty_per_address_five_per_phone(client, page, settings
     assert post(client, page, phone=phone(1)).status_code == 303  # the 30th
     assert_too_many(post(client, page, phone=phone(2)))
     # Five sign-ups made with one number, from five addresses; the sixth is over.
-    pages = [
-        ActivityPageFactory(
-            parent=page.get_parent(), registration_required=True, capacity=5
-        )
-        for _ in range(6)
-    ]
+    pages = [signup_activity(capacity=5) for _ in range(6)]
     for n in range(5):
         assert post(client, pages[n], ip=f"192.0.2.{n}").status_code == 303
     assert_too_many(post(client, pages[5], ip="192.0.2.99"))

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from events.errors import BusyError
-from events.models import EventIndexPage, Occurrence, Registration
+from events.models import ActivityPage, EventIndexPage, Occurrence, Registration
 from tests.factories import ActivityPageFactory
 
 pytestmark = pytest.mark.django_db
@@ -256,12 +256,7 @@ def test_wechat_gets_a_hint_for_calendar_links(client, page):
 
 
 def test_recurring_activity_offers_its_dates(client):
-    page = (
-        EventIndexPage.objects.get(slug="activities")
-        .get_children()
-        .get(slug="shuhua-ke")
-        .specific
-    )
+    page = ActivityPage.objects.get(slug="shuhua-ke")
     html = client.get(page.url).content.decode()
     assert "每周二、周四" in html
     form = client.get(page.url + "signup/").content.decode()
@@ -270,12 +265,7 @@ def test_recurring_activity_offers_its_dates(client):
 
 
 def test_recurring_page_says_when_the_first_session_is(client):
-    page = (
-        EventIndexPage.objects.get(slug="activities")
-        .get_children()
-        .get(slug="shuhua-ke")
-        .specific
-    )
+    page = ActivityPage.objects.get(slug="shuhua-ke")
     first = timezone.localtime(page.schedule()[0].start)
     html = client.get(page.url).content.decode()
     assert f"{first.year}年{first.month}月{first.day}日起" in html

@@ -337,6 +337,7 @@ def test_csv_and_xlsx_export_with_personal_data(client, boss, activities):
     response = client.get(reverse(INDEX), {"page": page.pk, "export": "xlsx"})
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    assert book.sheetnames == ["报名名单"]  # not Wagtail's "Sheet1"
     sheet = book.active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:5] == ("报名码", "活动", "场次", "姓名", "手机号")
@@ -762,8 +763,8 @@ def test_community_editors_see_only_their_communitys_sign_ups(
     jiayuan = CommunityPage.objects.get(slug="jiayuan")
     group = Group.objects.get(name=f"{jiayuan.title}宣传员")
     editor = make_user(django_user_model, "jy", "view", "change", groups=[group])
-    own_page, own_occurrence = make_activity(activities, community=jiayuan)
-    all_page, all_occurrence = make_activity(activities, community=None)
+    own_page, own_occurrence = make_activity(jiayuan)
+    all_page, all_occurrence = make_activity(activities)
     own = sign(own_page, own_occurrence)
     theirs = sign(all_page, all_occurrence)
     client.force_login(editor)

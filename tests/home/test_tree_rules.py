@@ -3,7 +3,12 @@
 from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 
-from events.models import EventIndexPage
+from events.models import (
+    ActivityPage,
+    EventIndexPage,
+    FestivalActivityPage,
+    LecturePage,
+)
 from home.models import (
     ArticlePage,
     CommunityIndexPage,
@@ -40,8 +45,13 @@ class TreeRulesTests(WagtailPageTestCase):
         self.assertCanNotCreateAt(HomePage, CommunityPage)
         self.assertCanNotCreateAt(NewsIndexPage, CommunityPage)
 
-    def test_community_editors_can_write_news_and_pages_under_their_community(self):
-        self.assertAllowedSubpageTypes(CommunityPage, {ArticlePage, StandardPage})
+    def test_community_editors_can_write_news_pages_and_activities_there(self):
+        activities = {ActivityPage, LecturePage, FestivalActivityPage}
+        self.assertAllowedSubpageTypes(
+            CommunityPage, {ArticlePage, StandardPage, *activities}
+        )
+        for model in activities:
+            self.assertAllowedParentPageTypes(model, {EventIndexPage, CommunityPage})
 
     def test_honours_only_under_the_honour_index(self):
         self.assertCanCreateAt(HonourIndexPage, HonourPage)

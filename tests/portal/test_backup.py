@@ -13,15 +13,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.server import ROOT, DemoServer
+from tests.server import DemoServer
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(
     ("postgres://", "postgresql://")
@@ -143,13 +141,7 @@ print(n, flush=True)
 
 
 def manage(server: DemoServer, *args: str, check: bool = True):
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-    )
+    result = server.manage_output(*args)
     if check and result.returncode != 0:
         raise AssertionError(
             f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
@@ -402,20 +394,8 @@ def test_backup_while_residents_sign_up_restores_to_its_manifest(drill, tmp_path
     # The only test that writes to the source site.
     before = len(drill["before"]["registrations"])
     stop = tmp_path / "stop"
-    writer = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "--no-imports",
-            "-c",
-            SIGN_UP_STREAM.format(stop=str(stop)),
-        ],
-        cwd=ROOT,
-        env=source.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    writer = source.manage_popen(
+        "shell", "--no-imports", "-c", SIGN_UP_STREAM.format(stop=str(stop))
     )
     try:
         assert writer.stdout.readline().strip() == "started"

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from events.models import EventIndexPage, Occurrence, Registration
 from home.models import CommunityPage
-from tests.factories import ActivityPageFactory
+from tests.factories import signup_activity, signup_form
 
 pytestmark = pytest.mark.django_db
 
@@ -108,27 +108,15 @@ def test_staff_filters_take_any_number(client, admin_user):
 
 @pytest.fixture
 def activity(db):
-    return ActivityPageFactory(
-        parent=EventIndexPage.objects.get(slug="activities"),
-        title="输入测试活动",
-        registration_required=True,
-        capacity=20,
-        ask_household=True,
-        ask_note=True,
+    return signup_activity(
+        title="输入测试活动", capacity=20, ask_household=True, ask_note=True
     )
 
 
-def sign_up(client, activity, name, phone="13800001234", **fields):
-    occurrence = Occurrence.objects.get(page_id=activity.pk)
-    data = {
-        "occurrence": str(occurrence.pk),
-        "name": name,
-        "phone": phone,
-        "party_size": "1",
-        "consent": "on",
-        **fields,
-    }
-    return client.post(activity.url + "signup/", data)
+def sign_up(client, activity, name, **fields):
+    return client.post(
+        activity.url + "signup/", signup_form(activity, name=name, **fields)
+    )
 
 
 @pytest.mark.parametrize(

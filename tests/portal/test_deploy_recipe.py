@@ -277,7 +277,6 @@ def site(tmp_path_factory):
         },
     )
     server.env.pop("REDIS_URL", None)  # local-memory cache: this server alone
-    server.env["BIND"] = f"127.0.0.1:{server.port}"
     ports["gunicorn"] = server.port
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],

@@ -27,7 +27,7 @@ import pytest
 from django.core.cache.backends.base import CacheKeyWarning
 from django.db import connection
 from django.db.models import Sum
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from wagtail.images.models import Image
 from wagtail.images.views.serve import generate_image_url
@@ -335,17 +335,7 @@ def test_public_endpoint_never_fails(client, demo, name, caches_on, request):
     before = stored()
     statuses = Counter()
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-    )
+    @settings(settings.get_profile("fuzz"), max_examples=examples)
     @given(requests(endpoint, demo))
     def one_request(url):
         with warnings.catch_warnings():

@@ -7,7 +7,6 @@ the access log or the error log ("Not Found: …"). Plus ``portal.redact`` itsel
 
 import logging
 import re
-import subprocess
 import sys
 from urllib.parse import quote, urlencode
 
@@ -16,10 +15,9 @@ import pytest
 from portal.redact import RedactingFilter, redact_path, redact_text
 from tests.server import (
     DEFAULT_DEMO_PASSWORD,
-    ROOT,
+    GUNICORN_CONF_COMMAND,
     DemoServer,
     http_request,
-    real_clock_env,
 )
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -91,36 +89,24 @@ def test_the_filter_rewrites_messages_and_tracebacks():
 
 
 def test_gunicorn_logs_keep_no_token_search_or_phone(tmp_path):
-    server = DemoServer(tmp_path, suffix="logs")
-    server.prepare_database()
     access_log = tmp_path / "access.log"
-    env = {
-        **server.env,
-        "GUNICORN_ACCESS_LOG": str(access_log),
-        "BIND": f"127.0.0.1:{server.port}",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "2",
-    }
-    env.pop("REDIS_URL", None)
-    activity = server.python(OPEN_ACTIVITY)
     # The project's gunicorn settings, on the test's (non-production) Django
     # settings: the command line's --env replaces the file's raw_env.
-    server.process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi:application",
-            "-c",
-            "portal/gunicorn.conf.py",
+    server = DemoServer(
+        tmp_path,
+        suffix="logs",
+        command=[
+            *GUNICORN_CONF_COMMAND,
             "--env",
             "DJANGO_SETTINGS_MODULE=portal.settings.dev",
         ],
-        cwd=ROOT,
-        env=real_clock_env(env),
-        stdout=server.log,
-        stderr=subprocess.STDOUT,
+        extra_env={
+            "GUNICORN_ACCESS_LOG": str(access_log),
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_THREADS": "2",
+        },
     )
+    server.env.pop("REDIS_URL", None)
     requests_made = 0
 
     def get(path, **kwargs):
@@ -129,7 +115,8 @@ def test_gunicorn_logs_keep_no_token_search_or_phone(tmp_path):
         return http_request(server, path, **kwargs)
 
     try:
-        server.wait_until_ready(60)
+        server.start(60)
+        activity = server.python(OPEN_ACTIVITY)
         # A resident signs up and opens the result, QR and cancel pages.
         signup = activity["url"] + "signup/"
         form = get(signup)

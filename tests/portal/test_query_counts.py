@@ -81,8 +81,9 @@ def qc_site(db):
     site["community"] = CommunityPageFactory(
         parent=site["communities"], slug="c-main", cover=ImageFactory()
     )
+    # A community's activities sit under its page; the calendar lists them.
     site["activity"] = ActivityPageFactory(
-        parent=site["events"],
+        parent=site["community"],
         slug="a-main",
         title="邻里节主会场",
         community=site["community"],
@@ -127,7 +128,7 @@ def add_items(site, count, start):
         extra = {"lecturer": site["lecturer"]} if kind is LecturePageFactory else {}
         begins = month + timedelta(hours=12 * i + 9)
         kind(
-            parent=site["events"],
+            parent=community,
             slug=f"e{i}",
             title=f"邻里活动{i}",
             community=community,
@@ -162,13 +163,13 @@ def paths(site) -> dict[str, str]:
         "activities": "/activities/",
         "activities by type": "/activities/?type=lecture",
         "month": f"/activities/month/?m={month:%Y-%m}",
-        "activity": "/activities/a-main/",
-        "signup": "/activities/a-main/signup/",
+        "activity": "/communities/c-main/a-main/",
+        "signup": "/communities/c-main/a-main/signup/",
         "search": "/search/?q=邻里",
         "feed": "/activities/calendar.ics",
         "feed by type": "/activities/calendar.ics?type=lecture",
         "feed by community": f"/activities/calendar.ics?community={community.pk}",
-        "activity feed": "/activities/a-main/calendar.ics",
+        "activity feed": "/communities/c-main/a-main/calendar.ics",
     }
 
 

@@ -4,9 +4,12 @@ everything that must hold across processes does.
 Two separate gunicorn masters (two workers each, production-like settings, page
 cache on) serve one fresh PostgreSQL database and one Redis database, as two app
 machines behind a load balancer would. Both get the same ``Host`` header, as a
-proxy forwards it. Whatever ``DATABASE_URL`` the suite runs with, this test always
-uses the local PostgreSQL and Redis (``127.0.0.1``); when either is missing it is
-skipped, except under ``CI=true``, where it fails.
+proxy forwards it. It runs when the suite runs on PostgreSQL (the second leg of
+``.ci/run``): a SQLite file cannot be shared by two machines, so scaling out is a
+PostgreSQL deployment. The servers' database is a copy of the suite's demo
+template on the suite's PostgreSQL server; Redis is the local one
+(``127.0.0.1:6379``). When Redis is missing it is skipped, except under
+``CI=true``, where it fails.
 
 It checks that a page cached by one server is a hit on the other; that publishing
 (from a third process, ``manage.py shell``) invalidates the page on both; that a
@@ -26,13 +29,23 @@ import psycopg
 import pytest
 import redis
 
-from tests.server import DemoServer, Reply, http_request, postgres_admin
+from tests.server import (
+    DemoServer,
+    Reply,
+    http_request,
+    is_postgres_url,
+    postgres_admin,
+)
 
-# The servers' database is portal_scaleout, dropped and made anew at the start
-# (dropping costs PostgreSQL a checkpoint, so it is not dropped again at the end).
-# Redis database 15 is the benchmark's (bench/run.py); 14 is this test's alone.
-# One run at a time per machine, then.
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/portal"
+# The servers' database is <suite database>_scaleout, dropped and made anew at
+# the start (dropping costs PostgreSQL a checkpoint, so it is not dropped again at
+# the end). Redis database 15 is the benchmark's (bench/run.py); 14 is this test's
+# alone. One run at a time per machine, then.
+POSTGRES_URL = os.environ.get("DATABASE_URL", "")
+pytestmark = pytest.mark.skipif(
+    not is_postgres_url(POSTGRES_URL),
+    reason="scale-out shares a PostgreSQL database: the PostgreSQL leg runs it",
+)
 REDIS_URL = "redis://127.0.0.1:6379/14"
 HOST = "portal.example"  # what the load balancer forwards to either server
 ADMIN_PASSWORD = "scale-out-密码"

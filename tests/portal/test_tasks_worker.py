@@ -1,13 +1,14 @@
 """Background tasks run in the worker, not in the request (portal/tasks.py,
 portal/worker.py, settings TASKS).
 
-A real server (``runserver``, dev settings) on a fresh database with ``migrate``
-only: an editor publishes a page through the admin (Wagtail's bulk publish), which
-enqueues ``render_page_images`` after the commit. Right after the response the task
-is queued and the page's renditions do not exist; the worker (``python -m
-portal.worker``, one-shot: db_worker ``--batch``, rqworker ``--burst``) then runs it
-and makes them. The same on Redis with the RQ backend (needs ``redis-server``), and
-with Redis down: the publish still succeeds and the task runs in the request.
+A real server (``runserver``, dev settings) on a fresh copy of the demo template
+(tests/server.py; migrated, no task queued): an editor publishes a page through
+the admin (Wagtail's bulk publish), which enqueues ``render_page_images`` after
+the commit. Right after the response the task is queued and the page's renditions
+do not exist; the worker (``python -m portal.worker``, one-shot: db_worker
+``--batch``, rqworker ``--burst``) then runs it and makes them. The same on Redis
+with the RQ backend (needs ``redis-server``), and with Redis down: the publish
+still succeeds and the task runs in the request.
 """
 
 import json
@@ -29,6 +30,7 @@ from wagtail.models import Page
 from core import images
 from tests.factories import HomePageFactory, ImageFactory
 from tests.server import (
+    DemoTemplate,
     free_port,
     fresh_database_env,
     http_request,
@@ -82,6 +84,7 @@ class Site:
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
+        template = DemoTemplate.for_url(os.environ.get("DATABASE_URL"))
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
@@ -89,13 +92,13 @@ class Site:
             "SERVE_MEDIA": "true",
             "MEDIA_ROOT": str(workdir / "media"),
             "SIGNUP_LIMITS_ENABLED": "false",
-            **fresh_database_env(workdir, "tasks"),
+            **fresh_database_env(workdir, "tasks", template=template.database),
         }
         for name in ("DATABASE_URL", "REDIS_URL", "TASKS_REDIS_URL"):
             if not self.env.get(name):
                 self.env.pop(name, None)
         self.log = open(workdir / "server.log", "a")  # noqa: SIM115
-        self.run(["manage.py", "migrate", "--noinput", "-v0"])
+        template.copy_into(self.env)
         self.pages = self.shell(SETUP, TASKS_BACKEND="immediate")
 
     def environment(self, **extra) -> dict[str, str]:

@@ -9,7 +9,7 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search.models import Kind
@@ -89,16 +89,7 @@ def test_generated_searches_never_fail_and_escape_the_query(client):
     own_tags = baseline_tags(client)
     seen = {"statuses": set(), "with_results": 0}
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-        ],
-    )
+    @settings(settings.get_profile("fuzz"), max_examples=EXAMPLES)
     @given(searches())
     def one_search(params):
         response = client.get("/search/?" + urlencode(params))

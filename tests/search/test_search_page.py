@@ -92,7 +92,7 @@ def test_result_lines_have_type_label_link_highlight_and_snippet(client):
         "中秋做月饼 共话团圆",
         "中秋做月饼、重阳敬老人 慈孝文化节暖了整个秋天",
     }
-    assert "/activities/zhongqiu-yuebing/" in links(html)
+    assert "/communities/wuyuan/zhongqiu-yuebing/" in links(html)
     assert '<span class="search-result__kind">活动</span>' in html
     assert "中秋做<mark>月饼</mark> 共话团圆" in html
     assert re.search(r'search-result__snippet">[^<]*<mark>月饼</mark>', html)

@@ -358,6 +358,7 @@ class Command(BaseCommand):
             LecturePage,
             Lecturer,
         )
+        from events.placement import place_community_activities
 
         index = self.child(
             home,
@@ -394,10 +395,14 @@ class Command(BaseCommand):
             "lecture": LecturePage,
             "festival": FestivalActivityPage,
         }
+        # A community's activities sit under its page (events/placement.py);
+        # a database loaded before that layout has them under the 活动日历.
+        place_community_activities(index)
         for data in content.ACTIVITIES:
-            if index.get_children().filter(slug=data["slug"]).exists():
-                continue
             community = communities.get(data["community"] or "")
+            parent = community or index
+            if parent.get_children().filter(slug=data["slug"]).exists():
+                continue
             if data["type"] == "festival":
                 day = (
                     last_festival_date(data["festival"], today)
@@ -418,7 +423,6 @@ class Command(BaseCommand):
                 "start": start,
                 "end": end,
                 "venue": data["venue"],
-                "community": community,
                 "organiser": (community.title if community else "花园路街道")
                 + ("党委" if data["type"] == "lecture" else "居委会"),
                 "summary": data["summary"],
@@ -455,7 +459,7 @@ class Command(BaseCommand):
                 )
             else:  # 需要报名 is on by default for editors; these need none
                 fields["registration_required"] = False
-            self.child(index, page_types[data["type"]], data["slug"], **fields)
+            self.child(parent, page_types[data["type"]], data["slug"], **fields)
 
     @staticmethod
     def repeat_fields(repeat: dict, start) -> dict:

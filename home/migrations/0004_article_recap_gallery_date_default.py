@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('home', '0002_registration_retention'),
+        ('home', '0003_chinese_names_for_wagtail_defaults'),
         migrations.swappable_dependency(settings.WAGTAIL_PAGE_MODEL),
     ]
 
