@@ -36,10 +36,12 @@ def jiayuan():
     return CommunityPage.objects.get(slug="jiayuan")
 
 
-def make_activity(parent, community, start, **fields):
+def make_activity(calendar, community, start, **fields):
+    """A community's activity sits under its community page (and takes its
+    community from there), a subdistrict-wide one under the 活动日历."""
     fields.setdefault("title", TITLE)
     return ActivityPageFactory(
-        parent=parent,
+        parent=community or calendar,
         community=community,
         venue="甲院社区广场",
         start=start,
@@ -233,11 +235,20 @@ def test_link_appears_only_once_the_recap_is_live(client, ended):
 
 
 def test_buttons_on_the_edit_view_and_in_registrations(client, ended):
+    # The community's own editor, on the activity's edit view.
+    client.force_login(user("jiayuan"))
+    edit = client.get(reverse("wagtailadmin_pages:edit", args=[ended.pk]))
+    assert recap_url(ended) in edit.content.decode()
     client.force_login(user("admin"))
     edit = client.get(reverse("wagtailadmin_pages:edit", args=[ended.pk]))
     assert recap_url(ended) in edit.content.decode()
     listing = client.get(
         reverse("events_registrations:index"), {"page": ended.pk}
+    ).content.decode()
+    assert recap_url(ended) in listing
+    session = ended.occurrences.get()
+    listing = client.get(
+        reverse("events_registrations:index"), {"occurrence": session.pk}
     ).content.decode()
     assert recap_url(ended) in listing
     # Not for a page that is no activity, nor in the unfiltered listing.
