@@ -56,9 +56,31 @@ class FactsBlock(blocks.ListBlock):
         template = "blocks/facts_block.html"
 
 
+class GalleryItemBlock(blocks.StructBlock):
+    image = ImageBlock(label="照片")
+    caption = blocks.CharBlock(label="说明", required=False, max_length=60)
+
+    class Meta:
+        icon = "image"
+        label = "照片"
+
+
+class GalleryBlock(blocks.ListBlock):
+    """A grid of photos, e.g. those of an activity in its 活动回顾."""
+
+    def __init__(self, **kwargs):
+        super().__init__(GalleryItemBlock(), **kwargs)
+
+    class Meta:
+        icon = "image"
+        label = "照片墙"
+        template = "blocks/gallery_block.html"
+
+
 class BodyBlock(blocks.StreamBlock):
     paragraph = ParagraphBlock()
     figure = FigureBlock()
+    gallery = GalleryBlock()
     quote = QuoteBlock()
     facts = FactsBlock()
 

@@ -12,14 +12,18 @@ from urllib.parse import urlencode
 from django.core.paginator import EmptyPage, Paginator
 from django.db import models
 from django.db.models import F, Q
+from django.forms import TextInput
 from django.http.request import split_domain_port
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
+from wagtail.admin.panels import FieldPanel
+from wagtail.admin.widgets import SlugInput
 from wagtail.models import Page, PageViewRestriction, Site
 from wagtail.query import PageQuerySet
 
 from portal import pagecache
 
+from .forms import PageForm
 from .images import renditions_prefetch
 
 
@@ -206,8 +210,31 @@ class SharePageMixin:
         return ""
 
 
+# Title and slug together on the main tab (pages that use these set
+# ``promote_panels = []``). Wagtail's script would copy the Chinese title into the
+# slug as it is typed (``targets``); the slug comes from the server in pinyin
+# instead (core/forms.py), and the autosave writes it into the open form.
+TITLE_PANELS = [
+    # A plain FieldPanel: TitleFieldPanel's w-sync controller with no target
+    # raises an error on every keystroke.
+    FieldPanel(
+        "title",
+        classname="title",
+        widget=TextInput(attrs={"placeholder": "标题*"}),
+    ),
+    FieldPanel(
+        "slug",
+        heading="网址",
+        widget=SlugInput(attrs={"placeholder": "留空则按标题拼音自动生成"}),
+    ),
+]
+
+
 class BasePage(SharePageMixin, Page):
     """Abstract base every page type of the portal inherits from."""
+
+    # Pinyin slugs, unique under the parent, Chinese messages (core/forms.py).
+    base_form_class = PageForm
 
     # {image field: size names of core/images.py it is shown in}; the renditions
     # are made when the page is published.
@@ -224,6 +251,10 @@ class BasePage(SharePageMixin, Page):
             for block in getattr(self, field, None) or ():
                 if block.block_type == "figure" and block.value.get("image"):
                     yield block.value["image"], ("figure",)
+                if block.block_type == "gallery":
+                    for item in block.value:
+                        if item.get("image"):
+                            yield item["image"], ("gallery",)
 
     def get_view_restrictions(self):
         """Wagtail checks the restrictions of the page and its ancestors on every

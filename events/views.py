@@ -32,6 +32,7 @@ from .occurrences import (
     month_bounds,
     month_grid,
 )
+from .recap import live_recap_link
 from .registration import cancel, closed_reason, sign_up, waitlist_position
 
 SHOWN_OCCURRENCES = 12  # coming dates listed on a recurring activity's page
@@ -103,6 +104,7 @@ def event_page_context(page, request, form=None, with_form=False) -> dict:
         "signup_form": form if open_occurrences else None,
         "signup_closed_reason": reason,
         "privacy_page": settings.privacy_page,
+        "recap_link": live_recap_link(page),
         **calendar_links(request, page.url + "calendar.ics"),
     }
 

@@ -7,11 +7,15 @@ from django.db import models
 from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.menus.pages import PageMenuItem
 from wagtail.models import ModelLogEntry
 
-from .models import ScopedModelLogEntry
+from . import recap
+from .models import EVENT_MODELS, ScopedModelLogEntry
 from .staff import access, audit, report
 from .staff.checkin import CheckInView
+from .staff.recap import URL_NAME as RECAP_URL_NAME
+from .staff.recap import RecapView, recap_url
 from .staff.report import YearReportView
 from .staff.viewsets import RegistrationViewSet
 
@@ -25,6 +29,37 @@ def register_registration_viewset():
 def register_checkin_url():
     # The resident's QR code encodes this URL with ?code=…: keep name and path.
     return [path("checkin/", CheckInView.as_view(), name="events_checkin")]
+
+
+@hooks.register("register_admin_urls")
+def register_recap_url():
+    return [
+        path("events/recap/<int:page_id>/", RecapView.as_view(), name=RECAP_URL_NAME)
+    ]
+
+
+class RecapButton(PageMenuItem):
+    """活动回顾 in the header of an activity's edit view (and its ⋯ menu): to the
+    confirmation page, which drafts the article on POST (events/staff/recap.py)."""
+
+    label = "活动回顾"
+    icon_name = "doc-full"
+    priority = 62
+
+    @property
+    def url(self):
+        return recap_url(self.page)
+
+    def is_shown(self, user):
+        if self.page.specific_class not in EVENT_MODELS:
+            return False
+        return recap.can_draft(self.page.specific_deferred, user)
+
+
+@hooks.register("register_page_header_buttons")
+def register_recap_button(page, user, view_name, next_url=None):
+    if view_name == "edit":
+        yield RecapButton(page=page)
 
 
 class CheckInMenuItem(MenuItem):

@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Prefetch
+from django.utils import timezone
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
@@ -23,6 +24,7 @@ from wagtail.search import index
 from core.blocks import BodyBlock, StandardBodyBlock
 from core.images import renditions_prefetch
 from core.models import (
+    TITLE_PANELS,
     BasePage,
     ListingQuerySet,
     filter_query,
@@ -514,7 +516,9 @@ class ArticlePage(BasePage):
     community's editors (the community is then filled in automatically).
     """
 
-    date = models.DateField("发布日期")
+    date = models.DateField(
+        "发布日期", default=timezone.localdate, help_text="新建时默认今天"
+    )
     cover = image_field("封面图")
     summary = models.TextField(
         "摘要",
@@ -527,8 +531,19 @@ class ArticlePage(BasePage):
         "相关社区", "articles", help_text="发在社区页面下的文章会自动填写"
     )
     tags = ClusterTaggableManager("标签", through=ArticlePageTag, blank=True)
+    # Set when the article was drafted as an activity's 活动回顾 (events/recap.py):
+    # the activity links to it once it is live, and a second click finds it.
+    recap_of = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name="回顾的活动",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="recaps",
+    )
 
-    content_panels = Page.content_panels + [
+    content_panels = TITLE_PANELS + [
         FieldRowPanel([FieldPanel("date"), FieldPanel("community")]),
         FieldPanel("cover"),
         FieldPanel("summary"),
@@ -540,6 +555,7 @@ class ArticlePage(BasePage):
         index.SearchField("body"),
         index.FilterField("date"),
     ]
+    promote_panels = []  # the slug is on the main tab (TITLE_PANELS)
     parent_page_types = ["home.NewsIndexPage", "home.CommunityPage"]
     subpage_types = []
     share_image_field = "cover"

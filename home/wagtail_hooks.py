@@ -1,12 +1,14 @@
 """Admin hooks of the home app: editors see other parts of the tree only as far as
-the explorer shows them (home/admin_scope.py)."""
+the explorer shows them (home/admin_scope.py); the create form offers the
+editor's unfinished drafts (home/drafts.py)."""
 
 from wagtail import hooks
 
-from . import admin_scope
+from . import admin_scope, drafts
 
 hooks.register("construct_page_chooser_queryset", admin_scope.scope_chooser_queryset)
 hooks.register("before_copy_page", admin_scope.scope_copy)
+hooks.register("before_create_page", drafts.offer_unfinished_drafts)
 
 # order=1: registered after Wagtail's own actions of the same names, which these
 # replace in the bulk-action registry.

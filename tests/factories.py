@@ -141,6 +141,8 @@ class ActivityPageFactory(PageFactory):
     end = factory.LazyAttribute(lambda o: o.start + datetime.timedelta(hours=2))
     venue = "社区活动室"
     summary = "活动简介"
+    # The model's default (on, for editors) is not what most tests build.
+    registration_required = False
 
 
 class LecturePageFactory(ActivityPageFactory):

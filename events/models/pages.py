@@ -24,7 +24,8 @@ from wagtail.snippets.models import register_snippet
 from wagtail.url_routing import RouteResult
 
 from core.blocks import BodyBlock
-from core.models import BasePage, ListingQuerySet, image_field
+from core.models import TITLE_PANELS, BasePage, ListingQuerySet, image_field
+from core.panels import OpenWhenUsedPanel
 from home.models import CommunityPage, community_field
 
 from .. import recurrence
@@ -187,8 +188,15 @@ class EventPage(RoutablePageMixin, BasePage):
     calendar work on those. The public routes (sign-up, result, feeds) are in
     ``events/views.py``."""
 
-    start = models.DateTimeField("开始时间")
-    end = models.DateTimeField("结束时间", null=True, blank=True)
+    start = models.DateTimeField(
+        "开始时间", help_text="重复活动填第一次活动的开始时间，以后每次同一时刻开始"
+    )
+    end = models.DateTimeField(
+        "结束时间",
+        null=True,
+        blank=True,
+        help_text="重复活动填第一次活动的结束时间（同一天），不是整个系列的结束日期",
+    )
     all_day = models.BooleanField("全天活动", default=False)
     venue = models.CharField(
         "地点", max_length=120, help_text="如 甲院社区党群服务中心二楼"
@@ -237,13 +245,16 @@ class EventPage(RoutablePageMixin, BasePage):
     excluded_dates = models.TextField(
         "停课日期",
         blank=True,
-        help_text="这些日期不举办，每行一个，如 2027-01-28",
+        help_text=(
+            "重复活动中不举办的日期（如节假日），每行一个，如 2027-01-28；"
+            "不是整个活动的取消（取消请改“状态”）"
+        ),
     )
 
     # Sign-ups (报名)
     registration_required = models.BooleanField(
         "需要报名",
-        default=False,
+        default=True,
         help_text="勾选后页面上显示报名表，居民报名后得到报名码和签到二维码",
     )
     capacity = models.PositiveIntegerField(
@@ -255,8 +266,9 @@ class EventPage(RoutablePageMixin, BasePage):
     )
     max_party_size = models.PositiveSmallIntegerField(
         "每份报名最多几人",
-        default=2,
+        default=4,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="一位居民一次最多替几人报名（含本人），如全家参加",
     )
     waitlist_enabled = models.BooleanField(
         "名额满后可候补",
@@ -294,7 +306,7 @@ class EventPage(RoutablePageMixin, BasePage):
         )
     ]
     repeat_panels = [
-        MultiFieldPanel(
+        OpenWhenUsedPanel(
             [
                 FieldPanel("repeat"),
                 FieldPanel("repeat_weekdays"),
@@ -302,7 +314,8 @@ class EventPage(RoutablePageMixin, BasePage):
                 FieldPanel("excluded_dates"),
             ],
             heading="重复活动",
-            classname="collapsed",
+            help_text="每周、每天举办的课程等；不重复的活动不用填",
+            used_if=("repeat", "excluded_dates"),
         )
     ]
     registration_panels = [
@@ -329,6 +342,7 @@ class EventPage(RoutablePageMixin, BasePage):
         FieldPanel("body"),
     ]
 
+    promote_panels = []  # the slug is on the main tab (TITLE_PANELS)
     search_fields = Page.search_fields + [
         index.SearchField("summary"),
         index.SearchField("venue"),
@@ -524,7 +538,7 @@ class ActivityPage(EventPage):
     """A community activity: 文化庙会, 邻里节, 运动会, 义诊 …"""
 
     content_panels = (
-        Page.content_panels
+        TITLE_PANELS
         + EventPage.time_panels
         + EventPage.repeat_panels
         + EventPage.description_panels
@@ -567,7 +581,7 @@ class LecturePage(EventPage):
     )
 
     content_panels = (
-        Page.content_panels
+        TITLE_PANELS
         + [
             FieldRowPanel([FieldPanel("series"), FieldPanel("lecturer")]),
             FieldPanel("topic"),
@@ -606,7 +620,7 @@ class FestivalActivityPage(EventPage):
     festival = models.CharField("节日", max_length=10, choices=Festival.choices)
 
     content_panels = (
-        Page.content_panels
+        TITLE_PANELS
         + [
             FieldPanel("festival"),
             HelpPanel(template="events/panels/festival_dates.html", heading="节日日期"),

@@ -29,12 +29,14 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from portal.admin_export import SheetTitleExportMixin
 
+from .. import recap
 from .. import registration as service
 from ..errors import RegistrationNotFoundError, SignupError
 from ..forms import OPTIONAL_FIELDS
-from ..models import Registration, RegistrationStatus
+from ..models import EVENT_MODELS, Registration, RegistrationStatus
 from ..privacy import display_name, display_phone
 from . import access, audit
+from .recap import recap_url
 from .roster import SessionColumn, roster_url
 
 CHECKIN_URL_NAME = "events_checkin"
@@ -322,6 +324,13 @@ class RegistrationIndexView(SheetTitleExportMixin, IndexView):
                     "打印签到表", url=roster_url(session.pk), icon_name="table"
                 )
             )
+        # Filtered to one activity (or one of its sessions): its 活动回顾
+        # (events/staff/recap.py), for those who may draft it.
+        event = self.filtered_event
+        if event is not None and recap.can_draft(event, self.request.user):
+            buttons.append(
+                HeaderButton("活动回顾", url=recap_url(event), icon_name="doc-full")
+            )
         return buttons
 
     @cached_property
@@ -330,6 +339,19 @@ class RegistrationIndexView(SheetTitleExportMixin, IndexView):
         if self.filters and self.filters.is_valid():
             return self.filters.form.cleaned_data.get("occurrence")
         return None
+
+    @cached_property
+    def filtered_event(self):
+        """The activity the listing is filtered by (活动, or the 场次's), if any."""
+        page = None
+        if self.filters and self.filters.is_valid():
+            page = self.filters.form.cleaned_data.get("page")
+            session = self.filtered_session
+            if page is None and session is not None:
+                page = session.page
+        if page is None or page.specific_class not in EVENT_MODELS:
+            return None
+        return page.specific_deferred
 
     @cached_property
     def return_url(self) -> str:

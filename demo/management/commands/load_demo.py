@@ -457,6 +457,8 @@ class Command(BaseCommand):
                     ask_household="household" in signup.get("ask", ()),
                     ask_note="note" in signup.get("ask", ()),
                 )
+            else:  # 需要报名 is on by default for editors; these need none
+                fields["registration_required"] = False
             self.child(parent, page_types[data["type"]], data["slug"], **fields)
 
     @staticmethod
