@@ -7,6 +7,7 @@ whose date is suggested from the lunar calendar.
 """
 
 from datetime import datetime
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -158,7 +159,8 @@ class EventIndexPage(RoutablePageMixin, BasePage):
         page_url = redirect.redirect_page.get_url(request) if redirect else None
         if not page_url:
             return None
-        rest = "".join(f"{part}/" for part in path_components[1:])
+        # Quoted: a component may hold anything the visitor sent (%0A included).
+        rest = "".join(f"{quote(part)}/" for part in path_components[1:])
         query = request.META.get("QUERY_STRING", "")
         return page_url + rest + (f"?{query}" if query else "")
 

@@ -466,3 +466,8 @@ def test_old_activity_urls_redirect_after_the_move(client, own, index):
         assert response["Location"].endswith(page.url + target), response["Location"]
     assert client.get(page.url).status_code == 200
     assert client.get("/activities/no-such-thing/").status_code == 404
+    # Whatever follows the old path, the answer is a redirect, never a 500.
+    response = client.get(old_url + "%0A%0DSet-Cookie:x=1/%E4%B8%AD/")
+    assert response.status_code in (301, 404)
+    if response.status_code == 301:
+        assert "\n" not in response["Location"] and "\r" not in response["Location"]
