@@ -100,7 +100,7 @@ class Walk:
 
     def expect(self, text: str):
         """``text`` is on the screen: the walk reached the state it checks."""
-        self.page.get_by_text(text).first.wait_for(state="visible")
+        self.page.get_by_text(text).filter(visible=True).first.wait_for()
 
     def flag(self, name: str, line: str):
         self.found.setdefault(line, []).append(name)
