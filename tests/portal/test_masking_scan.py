@@ -12,7 +12,8 @@ entries too. Then:
   page cache on, after the residents have opened their result pages;
 - staff without the permission: 报名管理 (all, per activity, searched, filtered,
   the results fragment), its CSV and XLSX exports (cell values), every sign-up's
-  door page, cancel confirmation and 操作记录, 站点历史 and the admin search;
+  door page (by code and by the phone's last four digits), cancel confirmation,
+  操作记录 and session roster (签到表), 站点历史 and the admin search;
 - the resident's own result page shows the phone masked;
 - a staff member with the permission does see full numbers on those pages (so the
   scan can fail), and every response that shows one wrote an audit entry;
@@ -295,7 +296,16 @@ def staff_urls(made) -> list[str]:
             reverse("events_checkin") + "?" + urlencode({"code": registration.code}),
             reverse("events_registrations:history", args=[registration.pk]),
             reverse("events_registrations:cancel", args=[registration.pk]),
+            # The session's printed 签到表 (phones always masked on paper).
+            reverse("events_registrations:roster", args=[registration.occurrence_id]),
         ]
+        if registration.is_active and registration.phone:
+            # The door page's lookup by the phone's last four digits.
+            lookup = {
+                "occurrence": registration.occurrence_id,
+                "last4": registration.phone[-4:],
+            }
+            urls.append(reverse("events_checkin") + "?" + urlencode(lookup))
     return urls
 
 
