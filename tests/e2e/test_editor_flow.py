@@ -186,6 +186,7 @@ def test_community_editor_to_resident(demo_server, desk, phone, screenshot_dir):
     assert unquote(urlsplit(resident.url).path) == unquote(url)
     text = resident.inner_text("main")
     assert VENUE in text and "报名" in text
+    assert f"{cancelled.month}月{cancelled.day}日" in text  # 停课日期 shown
     shot = screenshot_dir / "editor-flow-activity.png"
     resident.screenshot(path=shot, full_page=True)
 
@@ -208,7 +209,10 @@ def test_community_editor_to_resident(demo_server, desk, phone, screenshot_dir):
         assert len(events) == 1, feed
         assert expand(events[0]) == held, feed
 
-    # 4. Nothing under another community: the add form is refused, a post too.
+    # 4. Nothing under another community: no page types to pick, the add form
+    # refused, a post too.
+    editor.goto(demo_server.url + f"/admin/pages/{demo['other']}/add_subpage/")
+    assert "没有权限" in editor.inner_text("body")
     editor.goto(
         demo_server.url + f"/admin/pages/add/events/activitypage/{demo['other']}/"
     )
