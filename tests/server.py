@@ -17,6 +17,7 @@ import fcntl
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -45,10 +46,29 @@ def real_clock_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# Its own source: hypothesis seeds the ``random`` module, and two test workers in
+# the same state would pick the same ports.
+_ports = random.SystemRandom()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port to listen on, below the kernel's ephemeral range: a port the kernel
+    hands out (``bind(0)``) is also what it gives outgoing connections, so one
+    of the suite's many client sockets could take it before the server binds it
+    (seen: nginx "Address already in use" in the deploy recipe's test)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    low = max(low, 11000)
+    while True:
+        port = _ports.randrange(10000, low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def postgres_admin(url: str, timeout: int | None = None):
