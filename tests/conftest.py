@@ -108,8 +108,14 @@ def needs_demo(item) -> bool:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """With pytest-xdist (`make test` runs two workers, ``--dist loadgroup``), a
+    """Before pytest-xdist's own hook, which turns the ``xdist_group`` markers into
+    the node ids' ``@group`` suffix (after it, the markers came too late and every
+    test was scheduled on its own: a file's servers started on both workers, and
+    the shared-Redis files ran at the same time).
+
+    With pytest-xdist (`make test` runs two workers, ``--dist loadgroup``), a
     file's tests stay together, so its served demos start once; the browser tests
     share one served demo, and the files on the shared Redis run one after the
     other. Files none of whose tests need the demo come first, so that workers
