@@ -26,6 +26,11 @@ def browser():
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is missing: `make test` installs it")
+    # Playwright's sync API keeps an event loop running in this thread until the
+    # session ends; Django's async-safety check would then refuse the ORM to every
+    # later test on this worker (a file's tests, and the browser tests, are now
+    # grouped on one worker, so others follow them there).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
