@@ -1,9 +1,10 @@
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from tests.server import ROOT, DemoServer
+from tests.server import DEFAULT_DEMO_PASSWORD, ROOT, DemoServer
 
 CHROMIUM = "/usr/bin/chromium"
 WECHAT_UA = (
@@ -69,3 +70,13 @@ def phone(browser):
 def screenshot_dir() -> Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     return OUTPUT
+
+
+def log_in(page, server, username, password=DEFAULT_DEMO_PASSWORD):
+    """Sign in to the admin as ``username`` (a demo account) and wait for the
+    dashboard."""
+    page.goto(server.url + "/admin/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/admin/$"))

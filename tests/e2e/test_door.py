@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.server import DEFAULT_DEMO_PASSWORD
+from tests.e2e.conftest import log_in
 
 SETUP = """
 import json
@@ -57,12 +57,6 @@ def staff_phone(browser):
     context.close()
 
 
-def log_in(page, server, username):
-    page.goto(server.url + "/admin/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEFAULT_DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
 
 
 def test_door_lookup_by_last_four_and_printed_roster(

@@ -7,9 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import log_in
+
 pytestmark = pytest.mark.browser
 
-PASSWORD = "huayuanlu2026"
 
 
 @pytest.fixture
@@ -22,12 +23,6 @@ def desktop(browser):
     context.close()
 
 
-def log_in(page, server, username):
-    page.goto(server.url + "/admin/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url(re.compile(r".*/admin/$"))
 
 
 def test_pinyin_slug_appears_on_the_main_tab(demo_server, desktop, screenshot_dir):
