@@ -186,3 +186,46 @@ def test_vacuum_waits_for_a_transaction_that_could_still_see_the_old_rows(tmp_pa
     after = server.python(FILES.replace("MARKERS", repr(markers)))
     assert not {name: found for name, found in after["found"].items() if found}
     server.log.close()
+
+
+def test_vacuum_waits_for_an_older_transaction_in_another_database(tmp_path):
+    """A write begun before the purge in *another* database (the other test
+    worker's, another site's) holds a transaction id that every later snapshot
+    — ``VACUUM FULL``'s own included — counts as running, so the purged rows
+    would be copied into the new files. The command waits for it; without that
+    wait it rewrites the table five times, keeps the rows and this test finds
+    the phones."""
+    server = DemoServer(tmp_path, suffix="vacuumxid")
+    if not server.env.get("DATABASE_URL"):
+        pytest.skip("PostgreSQL only (SQLite has one writer and rewrites it all)")
+    server.prepare_database()
+    if not can_read_server_files(server):
+        pytest.skip("reading table files needs a superuser or pg_read_server_files")
+    import psycopg
+
+    server.python(SIGN_UP.replace("RESIDENTS", repr(RESIDENTS)))
+    markers = [phone for _, phone in RESIDENTS]
+    url = server.env["DATABASE_URL"]
+    with psycopg.connect(url, autocommit=True) as watch:
+        elsewhere = psycopg.connect(url, dbname="postgres")
+        elsewhere.execute("SELECT pg_current_xact_id()")  # an xid, held open
+        purge = server.manage_popen("purge_personal_data", "--days", "1", "--vacuum")
+        try:
+            for _ in range(300):
+                waiting = watch.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE %s"
+                    " AND pid <> pg_backend_pid()",
+                    ["%pg_snapshot_xmin%"],
+                ).fetchone()[0]
+                if waiting or purge.poll() is not None:
+                    break
+                time.sleep(0.1)
+        finally:
+            elsewhere.rollback()
+            elsewhere.close()
+        out, err = purge.communicate(timeout=300)
+    assert purge.returncode == 0, err
+    after = server.python(FILES.replace("MARKERS", repr(markers)))
+    assert not {name: found for name, found in after["found"].items() if found}, err
+    server.log.close()
