@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
-from pypinyin import lazy_pinyin
 from wagtail.admin.ui.tables import Column
 
 from ..models import ACTIVE_STATUSES, Registration
@@ -58,6 +57,8 @@ class RosterView(TemplateView):
             ).order_by("created_at", "pk")
         )
         confirmed = [r for r in signups if r.is_confirmed]
+        from pypinyin import lazy_pinyin  # 0.4 s to import: not in every process
+
         # In pinyin order of the name as printed (王** under W), then by code:
         # staff find a row by the family name the resident says.
         confirmed.sort(
