@@ -287,8 +287,9 @@ class Concept:
     def strength(self, tokens: str) -> float:
         """How well a token string (a document's title: tokens between spaces)
         holds this concept: 1 for the word itself (or every bigram of it, or the
-        name it is a slip for), .5 for a synonym or a word inside it, 0 otherwise.
-        A synonym counts less than the word typed: 讲堂 puts 先锋讲堂 before 书记讲坛."""
+        name it is a slip for), .5 for a synonym or a word inside it, 0
+        otherwise. A synonym counts less than the word typed: 讲堂 puts 先锋讲堂
+        before 书记讲坛."""
         padded = f" {tokens} "
 
         def has(token: str) -> bool:

@@ -48,7 +48,7 @@ SYNONYM_GROUPS = (
     ("元旦", "新年"),
     ("环保", "垃圾分类", "绿色"),
     ("党课", "党史"),
-    ("榜样", "好人", "先进"),
+    ("榜样", "好人", "先进", "好人好事", "做好事"),
     ("书法", "练字", "写字", "毛笔字"),
     ("国画", "画画", "绘画", "美术"),
     ("春联", "对联", "写对联"),
@@ -62,7 +62,49 @@ SYNONYM_GROUPS = (
     ("纠纷", "矛盾", "吵架", "闹矛盾"),
     ("助餐", "食堂", "老年餐"),
     ("大扫除", "打扫", "扫除"),
+    ("夫妻", "老两口", "老伴", "两口子"),
+    # Festivals by the names residents give them besides the calendar's (the
+    # lunar dates are added from events.lunar: ``festival_groups``).
+    ("春节", "大年初一"),
+    ("中秋", "赏月"),
+    ("清明", "扫墓"),
+    ("国庆", "十一"),
+    ("劳动节", "五一"),
+    ("建党节", "七一"),
 )
+
+_DIGITS = "〇一二三四五六七八九十"
+_MONTHS = {1: "正月", 11: "冬月", 12: "腊月"}
+
+
+def _lunar_day(day: int) -> str:
+    """初一 … 初十, 十一 … 二十, 廿一 … 三十."""
+    if day <= 10:
+        return "初" + _DIGITS[day]
+    if day < 20:
+        return "十" + _DIGITS[day - 10]
+    if day == 20:
+        return "二十"
+    if day < 30:
+        return "廿" + _DIGITS[day - 20]
+    return "三十"
+
+
+def festival_groups() -> list[tuple[str, ...]]:
+    """Each lunar festival with its short name and its date as residents say it:
+    中秋节, 中秋, 八月十五 (events.lunar holds the dates)."""
+    from events.lunar import LUNAR_DATES
+
+    groups = []
+    for festival, (month, day) in LUNAR_DATES.items():
+        month_name = _MONTHS.get(month) or (
+            ("十" + _DIGITS[month - 10] if month > 10 else _DIGITS[month]) + "月"
+        )
+        short = str(festival).removesuffix("节")
+        names = [str(festival), short] if len(short) >= 2 else [str(festival)]
+        groups.append(tuple(dict.fromkeys([*names, month_name + _lunar_day(day)])))
+    return groups
+
 
 _lock = threading.Lock()
 
@@ -76,18 +118,15 @@ def _group_map(groups: Iterable[Iterable[str]]) -> dict[str, frozenset[str]]:
     return {word: frozenset(group) for word, group in found.items()}
 
 
-_base_synonyms = _group_map(SYNONYM_GROUPS)
-_synonyms = _base_synonyms
-_editor_groups: tuple[tuple[str, ...], ...] = ()
+_synonyms = _group_map((*SYNONYM_GROUPS, *festival_groups()))
 
 
 def set_editor_groups(groups: Iterable[Iterable[str]]) -> None:
     """The editors' groups (normalised words), replacing the previous ones."""
-    global _synonyms, _editor_groups
+    global _synonyms
     editor = tuple(tuple(group) for group in groups)
     with _lock:
-        _editor_groups = editor
-        _synonyms = _group_map((*SYNONYM_GROUPS, *editor))
+        _synonyms = _group_map((*SYNONYM_GROUPS, *festival_groups(), *editor))
 
 
 def synonyms(word: str) -> frozenset[str]:
