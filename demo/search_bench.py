@@ -31,7 +31,8 @@ BENCH_SLUG = "bench"
 PER_RESULT_PAGE = 10
 
 # What residents type: words from titles and bodies, names, traditional
-# characters, pinyin and initials, digits with words, synonyms, misses.
+# characters, pinyin and initials, digits with words, synonyms, colloquial
+# words, homophone slips, phrases of common words, misses.
 QUERIES = [
     "讲堂",
     "先锋讲堂",
@@ -66,6 +67,13 @@ QUERIES = [
     "四点钟课堂",
     "张桂兰",
     "红旗渠",
+    # residents' own words: colloquial, homophone slips, common-words phrases
+    "量血压",
+    "写对联",
+    "农业园",
+    "五院社区",
+    "孩子放学去哪",
+    "家里电器坏了找谁修",
     "不存在的词",
 ]
 

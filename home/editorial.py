@@ -48,6 +48,10 @@ PUBLISHER_MODEL_PERMISSIONS = [
     ("events", "lecturer", "add_lecturer"),
     ("events", "lecturer", "change_lecturer"),
     ("events", "lecturer", "delete_lecturer"),
+    # 搜索同义词: words residents use for the same thing (search/models.py).
+    ("search", "synonymgroup", "add_synonymgroup"),
+    ("search", "synonymgroup", "change_synonymgroup"),
+    ("search", "synonymgroup", "delete_synonymgroup"),
 ]
 EDITOR_MODEL_PERMISSIONS = [
     ("wagtailadmin", "admin", "access_admin"),

@@ -47,6 +47,10 @@ CANDIDATE_LIMIT = 100
 # newest matches (SQLite walks them newest first; PostgreSQL in table order, much
 # the same). A specific query matches fewer pages than this and loses nothing.
 SCAN_LIMIT = 200
+# Fewer pages than this holding every concept of a query of several words: the
+# pages holding some of them are added after them (the first screen of results
+# on a phone shows about five).
+RELAX_BELOW = 5
 # Title and body weights in the backend's relevance.
 TITLE_WEIGHT = 4.0
 BODY_WEIGHT = 1.0
@@ -61,6 +65,8 @@ class Candidate:
     url_path: str
     next_start: datetime | None
     ends_at: datetime | None
+    # 0: holds every concept of the query; 1: found by the relaxed query only.
+    tier: int = 0
 
 
 @dataclass
@@ -263,13 +269,18 @@ def substring_candidates(query: ParsedQuery, limit: int) -> list[Candidate]:
 
 
 def _title_coverage(query: ParsedQuery, title_tokens: str) -> float:
-    """How much of the query the title holds, 0..1 (the mean concept strength)."""
-    strengths = [c.strength(title_tokens) for c in query.concepts]
-    return sum(strengths) / len(strengths)
+    """How much of the query the title holds, 0..1: the concepts' strengths,
+    weighted by how specific each concept is (a title holding 过生日 covers more
+    of 老人 一起 过生日 than one holding 一起)."""
+    total = sum(c.weight for c in query.concepts)
+    held = sum(c.weight * c.strength(title_tokens) for c in query.concepts)
+    return held / total if total else 0.0
 
 
 def rank(query: ParsedQuery, found: list[Candidate], now: datetime) -> list[Candidate]:
-    """Order candidates. Pages whose title holds more of the query come first
+    """Order candidates. Pages holding every concept of the query come before
+    those the relaxed query added (``tier``). Pages whose title holds more of the
+    query come first
     (``Concept.strength``: the word itself, a synonym or a word inside it); pages
     whose titles hold it equally are equal matches, and among them upcoming
     activities come first, soonest first; then the backend's relevance (title
@@ -280,7 +291,14 @@ def rank(query: ParsedQuery, found: list[Candidate], now: datetime) -> list[Cand
             c.kind == Kind.ACTIVITY and c.ends_at is not None and c.ends_at >= now
         )
         soon = max(c.next_start or now, now) if upcoming else now
-        return (-_title_coverage(query, c.title), not upcoming, soon, -c.score, c.id)
+        return (
+            c.tier,
+            -_title_coverage(query, c.title),
+            not upcoming,
+            soon,
+            -c.score,
+            c.id,
+        )
 
     return sorted(found, key=key)
 
@@ -301,11 +319,17 @@ def search(
     outcome = Outcome(query)
     if not query:
         return outcome
-    # Every concept of the query first; any of them when no page has them all
-    # (one more query, only when the first found nothing).
+    # Every concept of the query first. When fewer than a screenful of pages
+    # hold them all, the pages holding any of them follow (one more query, only
+    # then): residents type phrases of common words (孩子 放学 去哪) that no page
+    # holds all of, and the page they want holds the specific ones.
     found = candidates(query.groups, limit)
-    if not found and len(query.groups) > 1:
-        found = candidates([query.terms], limit)
+    if len(found) < RELAX_BELOW and len(query.groups) > 1:
+        seen = {c.id for c in found}
+        for c in candidates([query.terms], limit):
+            if c.id not in seen and len(found) < limit:
+                c.tier = 1
+                found.append(c)
     if not found:
         found = substring_candidates(query, limit)
         outcome.substring = bool(found)

@@ -18,6 +18,9 @@ Documents are written by ``search.documents`` (publish/unpublish/move/delete
 signals, ``manage.py rebuild_search_documents``), never by hand.
 """
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from wagtail.search import index
 from wagtail.search.queryset import SearchableQuerySetMixin
@@ -70,3 +73,62 @@ class SearchDocument(index.Indexed, models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.page_id}"
+
+
+# Between the words of a synonym group: spaces, commas, 顿号, semicolons.
+WORD_SEPARATORS = re.compile(r"[\s,，、;；/|]+")
+MAX_GROUP_WORDS = 12
+MAX_WORD_LENGTH = 20
+
+
+def split_words(value: str) -> list[str]:
+    """The distinct words of a group as the editor wrote them, in order."""
+    return list(dict.fromkeys(w for w in WORD_SEPARATORS.split(value or "") if w))
+
+
+class SynonymGroup(models.Model):
+    """Words residents use for the same thing, added by editors without a deploy
+    (搜索同义词 in the admin's 设置 menu). A query holding one of the words also
+    finds pages holding another (``search.words``); the programme's own groups
+    are in ``search.words.SYNONYM_GROUPS``."""
+
+    words = models.CharField(
+        "同义词",
+        max_length=200,
+        help_text="居民可能用来说同一件事的几个词，用空格或顿号隔开，例如：看病、义诊、量血压。"
+        "搜索其中任何一个词，也能找到含有其他词的页面。",
+    )
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "搜索同义词"
+        verbose_name_plural = "搜索同义词"
+        ordering = ["pk"]
+
+    def __str__(self):
+        return "、".join(self.word_list())
+
+    def word_list(self) -> list[str]:
+        return split_words(self.words)
+
+    def clean(self):
+        from .text import normalise
+
+        words = self.word_list()
+        searchable = [w for w in words if SEARCHABLE.search(normalise(w))]
+        if len(searchable) != len(words):
+            raise ValidationError(
+                {"words": "每个词都要有汉字、字母或数字，标点和表情不能搜索。"}
+            )
+        if len({normalise(w) for w in words}) < 2:
+            raise ValidationError({"words": "请至少写两个不同的词，用空格或顿号隔开。"})
+        if len(words) > MAX_GROUP_WORDS:
+            raise ValidationError(
+                {"words": f"一组最多 {MAX_GROUP_WORDS} 个词，意思不同的词请另建一组。"}
+            )
+        if any(len(w) > MAX_WORD_LENGTH for w in words):
+            raise ValidationError({"words": f"每个词最多 {MAX_WORD_LENGTH} 个字。"})
+        self.words = " ".join(words)
+
+
+SEARCHABLE = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -7,7 +7,10 @@
   (whether a descendant is public may have changed with it);
 - deleted: the document goes with its page (``on_delete=CASCADE``; Wagtail's own
   post_delete handler removes its index entry);
-- a lecturer renamed: that lecturer's lectures.
+- a lecturer renamed: that lecturer's lectures;
+- a synonym group (搜索同义词) saved or deleted: every process reloads its terms
+  and synonyms before its next search (no document changes: synonyms are read
+  at query time).
 
 Drafts change nothing: a document shows what residents can see.
 """
@@ -49,8 +52,16 @@ def on_lecturer_saved(sender, instance, **kwargs):
     documents.refresh_pages(instance.lectures.all())
 
 
+def on_synonyms_changed(sender, instance, **kwargs):
+    if kwargs.get("raw"):
+        return
+    terms.content_changed()
+
+
 def connect() -> None:
     from events.models import Lecturer
+
+    from .models import SynonymGroup
 
     page_published.connect(on_published, dispatch_uid="search.published")
     page_unpublished.connect(on_unpublished, dispatch_uid="search.unpublished")
@@ -64,3 +75,9 @@ def connect() -> None:
     post_save.connect(
         on_lecturer_saved, sender=Lecturer, dispatch_uid="search.lecturer"
     )
+    for signal in (post_save, post_delete):
+        signal.connect(
+            on_synonyms_changed,
+            sender=SynonymGroup,
+            dispatch_uid=f"search.synonyms.{signal is post_save}",
+        )

@@ -1,6 +1,7 @@
 """The user dictionary built from the content: community names, 一社一品 brands and
 板块, lecturers, honourees, programme names, lecture series, festivals, honour
-categories and news tags.
+categories and news tags; and the editors' synonym groups (搜索同义词), loaded
+along with them.
 
 Every process keeps its own jieba dictionary, so a process must learn when another
 one published a page with a new name. A version number in the cache (Redis when
@@ -49,6 +50,16 @@ def content_terms() -> list[str]:
     return [term for term in found if term]
 
 
+def editor_synonym_groups() -> list[list[str]]:
+    """The editors' synonym groups (one query)."""
+    from .models import SynonymGroup, split_words
+
+    return [
+        split_words(words)
+        for words in SynonymGroup.objects.values_list("words", flat=True)
+    ]
+
+
 def page_terms(page) -> list[str]:
     """The terms one page brings (``page`` is the specific page)."""
     from home.models import ArticlePage, CommunityPage, HonourIndexPage, HonourPage
@@ -83,8 +94,9 @@ def content_changed() -> None:
 
 
 def ensure_loaded() -> None:
-    """Load the content's terms into this process's dictionary when they changed
-    since it last did (one cache read when nothing changed)."""
+    """Load the content's terms and the editors' synonym groups into this
+    process when they changed since it last did (one cache read when nothing
+    changed)."""
     global _loaded_version
     version = cache.get(CACHE_KEY)
     if version == _loaded_version:
@@ -92,4 +104,5 @@ def ensure_loaded() -> None:
     with _lock:
         if version != _loaded_version:
             text.add_terms(content_terms())
+            text.set_synonym_groups(editor_synonym_groups())
             _loaded_version = version

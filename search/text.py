@@ -16,7 +16,8 @@ sides go through exactly the same steps:
 - ``pinyin_tokens``: full pinyin and initials of a title's words and runs
   (甲院 → jiayuan, jy; 先锋讲堂 → xianfengjiangtang, xfjt).
 - ``parse_query``: a resident's query as concepts, each a set of alternative
-  tokens (the word, the words inside it, its bigrams, its synonyms).
+  tokens (the word, the words inside it, its bigrams, its synonyms, the names it
+  sounds like — ``search.words``), weighted by how specific the word is.
 
 Tokens only ever contain ``[0-9a-z]`` or CJK ideographs, so no query can carry
 full-text syntax (quotes, ``*``, ``NEAR(``, ``AND``/``OR``/``NOT`` are either
@@ -36,6 +37,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import opencc
+
+from . import words as resident_words
 
 if TYPE_CHECKING:
     import jieba
@@ -81,28 +84,6 @@ STOPWORDS = frozenset(
     " 嗯 地 得 其 以 于 为 这 那 个 有".split()
 )
 
-# Synonyms residents use for the same thing. Kept small and deliberate: each group
-# is a set of words a resident might type for what our pages call by another name
-# (老人 ↔ 长者/敬老, 孩子 ↔ 儿童/少儿 …). A query word in a group also looks for
-# the other words of its group; the page must still be relevant by its own words.
-SYNONYM_GROUPS = (
-    ("老人", "老年", "老年人", "长者", "敬老", "高龄"),
-    ("孩子", "儿童", "少儿", "小朋友", "小孩"),
-    ("讲座", "讲堂", "讲坛"),
-    ("志愿者", "义工", "志愿"),
-    ("防诈骗", "反诈", "防骗", "诈骗"),
-    ("义诊", "看病", "体检", "就医"),
-    ("邻居", "邻里"),
-    ("春节", "过年"),
-    ("元旦", "新年"),
-    ("环保", "垃圾分类", "绿色"),
-    ("党课", "党史"),
-    ("榜样", "好人", "先进"),
-)
-SYNONYMS: dict[str, frozenset[str]] = {
-    word: frozenset(group) for group in SYNONYM_GROUPS for word in group
-}
-
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PIECE = re.compile(r"[0-9a-z]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -110,6 +91,7 @@ _t2s = opencc.OpenCC("t2s")
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 _terms: set[str] = set()
+_plain_words: set[str] = set()
 
 
 def normalise(text: str) -> str:
@@ -135,6 +117,7 @@ def _jieba() -> jieba.Tokenizer:
                 tokenizer.cache_file = "portal-jieba.cache"
                 tokenizer.initialize()
                 _add_words(tokenizer, BASE_TERMS)
+                _add_plain_words(tokenizer, resident_words.synonym_words())
                 _tokenizer = tokenizer
     return _tokenizer
 
@@ -157,7 +140,29 @@ def _add_words(tokenizer: jieba.Tokenizer, terms: Iterable[str]) -> int:
                 tokenizer.add_word(piece)
                 _terms.add(piece)
                 added += 1
+    resident_words.add_sound_terms(_terms)
     return added
+
+
+def _add_plain_words(tokenizer: jieba.Tokenizer, found: Iterable[str]) -> None:
+    """Words to be cut whole (synonyms: 骗子电话), but not names: they are not
+    ``known_terms`` and nobody's slip is corrected to them."""
+    for word in found:
+        for piece in term_pieces(word or ""):
+            if piece not in _plain_words and piece not in _terms:
+                tokenizer.add_word(piece)
+                _plain_words.add(piece)
+
+
+def set_synonym_groups(groups: Iterable[Iterable[str]]) -> None:
+    """The editors' synonym groups (words as typed), replacing the previous ones;
+    their words go into this process's dictionary."""
+    groups = [[normalise(w).strip() for w in group] for group in groups]
+    groups = [[w for w in group if w] for group in groups]
+    tokenizer = _jieba()
+    with _lock:
+        _add_plain_words(tokenizer, [w for group in groups for w in group])
+    resident_words.set_editor_groups(groups)
 
 
 def add_terms(terms: Iterable[str]) -> int:
@@ -255,37 +260,44 @@ def pinyin_matches(title: str, words: Iterable[str]) -> list[str]:
 @dataclass(frozen=True)
 class Concept:
     """One thing the resident asked for: the word as typed (normalised), the
-    dictionary words inside it (先锋讲堂 → 先锋, 讲堂), its bigrams and its
-    synonyms. Any of them finds a page; how well it matched is for ranking."""
+    dictionary words inside it (先锋讲堂 → 先锋, 讲堂), its bigrams, its synonyms
+    and the names of ours it sounds like (农业园 → 农业院). Any of them finds a
+    page; how well it matched is for ranking, and ``weight`` says how much the
+    concept counts against the query's others (一起 little, 过生日 much)."""
 
     word: str
     inside: frozenset[str] = frozenset()
     bigrams: frozenset[str] = frozenset()
     synonyms: frozenset[str] = frozenset()
+    homophones: frozenset[str] = frozenset()
+    weight: float = 1.0
 
     @property
     def alternatives(self) -> frozenset[str]:
         """Every token that counts as finding this concept."""
         found = {self.word, *self.inside, *self.bigrams, *self.synonyms}
-        return frozenset(found - STOPWORDS)
+        return frozenset((found | self.homophones) - STOPWORDS)
 
     @property
     def marks(self) -> frozenset[str]:
         """What to mark in a title or snippet — not the bigrams: marking 院社 in
         戊院社区 would look like a bug."""
-        return frozenset({self.word, *self.inside, *self.synonyms})
+        return frozenset({self.word, *self.inside, *self.synonyms, *self.homophones})
 
     def strength(self, tokens: str) -> float:
         """How well a token string (a document's title: tokens between spaces)
-        holds this concept: 1 for the word itself (or every bigram of it), .5 for
-        a synonym or a word inside it, 0 otherwise. A synonym counts less than
-        the word typed: 讲堂 puts 先锋讲堂 before 书记讲坛."""
+        holds this concept: 1 for the word itself (or every bigram of it, or the
+        name it is a slip for), .5 for a synonym or a word inside it, 0
+        otherwise. A synonym counts less than the word typed: 讲堂 puts 先锋讲堂
+        before 书记讲坛."""
         padded = f" {tokens} "
 
         def has(token: str) -> bool:
             return f" {token} " in padded
 
         if has(self.word) or (self.bigrams and all(map(has, self.bigrams))):
+            return 1.0
+        if any(map(has, self.homophones)):
             return 1.0
         if any(map(has, self.synonyms)) or any(map(has, self.inside)):
             return 0.5
@@ -319,16 +331,43 @@ class ParsedQuery:
         return bool(self.concepts)
 
 
+def _words(norm: str) -> list[tuple[str, str]]:
+    """The query's words in order, each with the name it is a slip for ("" when
+    none): a stretch that sounds like one of our names is one word (农业园 would
+    be cut into 农业 / 园); the rest is cut by jieba."""
+    found: list[tuple[str, str]] = []
+    position = 0
+
+    def cut(part: str) -> None:
+        for token in _jieba().cut(part):
+            for piece in _pieces(token):
+                found.append((piece, ""))
+
+    for run in _CJK.finditer(norm):
+        for start, end, term in resident_words.homophone_spans(run.group()):
+            cut(norm[position : run.start() + start])
+            found.append((run.group()[start:end], term))
+            position = run.start() + end
+    cut(norm[position:])
+    return found
+
+
+def _weight(word: str) -> float:
+    tokenizer = _jieba()
+    if word in _terms:  # one of our names: as specific as a word can be
+        return resident_words.weight("", {}, tokenizer.total)
+    return resident_words.weight(word, tokenizer.FREQ, tokenizer.total)
+
+
 def parse_query(raw: str) -> ParsedQuery:
     """A resident's query as concepts. Never raises; a query with nothing
     searchable in it (emoji, punctuation, only stopwords) has no concepts."""
     text = " ".join((raw or "").split())[:MAX_QUERY_LENGTH]
     norm = normalise(text)
-    words: list[str] = []
-    for token in _jieba().cut(norm):
-        for piece in _pieces(token):
-            if piece not in STOPWORDS and piece not in words:
-                words.append(piece)
+    words: dict[str, str] = {}
+    for piece, slip_for in _words(norm):
+        if piece not in STOPWORDS and piece not in words:
+            words[piece] = slip_for
     letters = [w for w in words if w.isascii() and w.isalpha()]
     if len(letters) > 1 and len(letters) == len(words):
         # "jia yuan" typed with a space is the pinyin "jiayuan".
@@ -336,7 +375,7 @@ def parse_query(raw: str) -> ParsedQuery:
         concept = Concept(joined, inside=frozenset(letters))
         return ParsedQuery(text, norm, (concept,))
     concepts = []
-    for word in words[:MAX_CONCEPTS]:
+    for word, slip_for in list(words.items())[:MAX_CONCEPTS]:
         inside = frozenset()
         if len(word) >= 3:
             cut = {p for t in _jieba().cut_for_search(word) for p in _pieces(t)}
@@ -345,7 +384,20 @@ def parse_query(raw: str) -> ParsedQuery:
         # word is cut the same way in every text, and its bigrams (园榜) match
         # pages that have nothing to do with it.
         known = _jieba().FREQ.get(word, 0) > 0
-        bigrams = frozenset() if known else frozenset(_expand(word)[1:])
-        synonyms = SYNONYMS.get(word, frozenset()) - {word}
-        concepts.append(Concept(word, inside, bigrams, synonyms))
+        bigrams = frozenset() if known or slip_for else frozenset(_expand(word)[1:])
+        # Synonyms of the word and of the words inside it (猜谜语 → 谜语 → 灯谜).
+        synonyms = set()
+        for part in (word, *inside):
+            synonyms |= resident_words.synonyms(part)
+        homophones = frozenset({slip_for}) if slip_for else frozenset()
+        concepts.append(
+            Concept(
+                word,
+                inside,
+                bigrams,
+                frozenset(synonyms - {word}),
+                homophones,
+                _weight(slip_for or word),
+            )
+        )
     return ParsedQuery(text, norm, tuple(concepts))

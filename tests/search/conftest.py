@@ -17,3 +17,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"Wagtail stock {report['stock_recall_at_5']:.3f} "
             f"({report['queries']} queries)"
         )
+        own = report["residents_words"]
+        terminalreporter.write_line(
+            f"  residents' own words: ours {own['recall_at_5']:.3f}, Wagtail stock "
+            f"{own['stock_recall_at_5']:.3f} ({own['queries']} queries; "
+            + ", ".join(
+                f"{kind} {own[kind]:.3f}"
+                for kind in sorted(own)
+                if kind not in {"queries", "recall_at_5", "stock_recall_at_5"}
+            )
+            + f"); the others: {report['others_recall_at_5']:.3f}"
+        )

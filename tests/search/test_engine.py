@@ -17,9 +17,22 @@ def slugs(ids):
     return [found[pk] for pk in ids]
 
 
-def test_every_concept_first_any_concept_when_none_has_all():
+def test_every_concept_first_then_pages_with_some_when_few_have_all(monkeypatch):
+    # one page holds both: it comes first, the pages holding either follow
     both = slugs(engine.search("中秋 重阳").ids)
-    assert both == ["cixiao-wenhuajie-2026"]
+    assert both[0] == "cixiao-wenhuajie-2026"
+    assert {"zhongqiu-yuebing", "chongyang-jinglao"} <= set(both[1:])
+    # enough pages hold every word: no second query, nothing else added
+    calls = []
+    real = engine.candidates
+    monkeypatch.setattr(
+        engine,
+        "candidates",
+        lambda groups, limit: calls.append(groups) or real(groups, limit),
+    )
+    many = engine.search("党员 社区")
+    assert len(calls) == 1 and len(many.ids) >= engine.RELAX_BELOW
+    monkeypatch.undo()
     # nothing holds both words: pages with either
     either = slugs(engine.search("月饼 民事调解").ids)
     assert {"zhongqiu-yuebing", "minshi-tiaojie"} <= set(either)

@@ -178,7 +178,8 @@ def test_upcoming_activities_first_among_equal_matches(client):
         pages[slug] = publish(page)
     html = get(client, q="剪纸兴趣班")
     order = [link.rstrip("/").rsplit("/", 1)[-1] for link in links(html)]
-    assert order == ["jianzhi-soon", "jianzhi-later", "jianzhi-past"]
+    # (pages holding only 剪纸 follow them: fewer than five hold both words)
+    assert order[:3] == ["jianzhi-soon", "jianzhi-later", "jianzhi-past"]
     assert "即将举行" in html and "已结束" in html
 
 
