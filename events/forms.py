@@ -85,11 +85,11 @@ class SignUpForm(forms.Form):
         self.fields["occurrence"].choices = [
             (o.pk, _occurrence_label(o, page)) for o in occurrences
         ]
-        self.fields["party_size"].choices = [
-            (n, f"{n} 人") for n in range(1, page.max_party_size + 1)
-        ]
+        most = party_limit(page)
+        self.fields["party_size"].choices = [(n, f"{n} 人") for n in range(1, most + 1)]
+        self.fields["party_size"].help_text = party_help(page, most)
         self.fields["party_size"].error_messages["invalid_choice"] = (
-            f"人数请在 1 到 {page.max_party_size} 之间选择。"
+            f"人数请在 1 到 {most} 之间选择。"
         )
         self.fields["occurrence"].error_messages["invalid_choice"] = (
             "这一场不能报名了，请选择其他场次。"
@@ -115,6 +115,29 @@ class SignUpForm(forms.Form):
             if name not in self.fields:  # not asked: stored empty
                 cleaned[name] = ""
         return cleaned
+
+
+def party_limit(page) -> int:
+    """The largest party the form offers: the activity's maximum, and never more
+    than a session's seats."""
+    if page.capacity is not None:
+        return max(1, min(page.max_party_size, page.capacity))
+    return page.max_party_size
+
+
+def party_help(page, most: int) -> str:
+    """What the 人数 field says about households (and, with a waitlist, how a
+    household is promoted)."""
+    if most == 1:
+        text = "本活动每份报名限 1 人，同来的家人请分别填写自己的手机号报名。"
+    else:
+        text = (
+            f"一家人可以一起报：一份报名最多 {most} 人（含您本人），"
+            "到场时凭一个报名码一起签到。人更多请分开报名。"
+        )
+    if page.capacity is not None and page.waitlist_enabled and most > 1:
+        text += "候补时一份报名的人一起递补，不拆开。"
+    return text
 
 
 def _occurrence_label(occurrence, page) -> str:

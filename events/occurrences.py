@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from core.models import private_q
@@ -105,6 +105,15 @@ def sync_occurrences(page) -> None:
         ["start", "end", "cancelled", "kind", "community", "capacity", "all_day"],
     )
     Occurrence.objects.bulk_create(new)
+
+
+def fully_booked(page, now=None) -> bool:
+    """Whether the page has coming sessions and every one of them has all its
+    seats taken (a new sign-up could only join the waitlist)."""
+    now = now or timezone.now()
+    coming = Occurrence.objects.filter(page_id=page.pk, cancelled=False, start__gte=now)
+    has_seats = Q(capacity__isnull=True) | Q(taken__lt=F("capacity"))
+    return coming.exists() and not coming.filter(has_seats).exists()
 
 
 def most_confirmed(page) -> int:
