@@ -61,7 +61,9 @@ class SignUpForm(forms.Form):
     # A field people never see; simple bots fill every field they find.
     website = forms.CharField(required=False, label="网址（请勿填写）")
 
-    def __init__(self, *args, page, occurrences, **kwargs):
+    def __init__(self, *args, page, occurrences, chosen: int | None = None, **kwargs):
+        """``chosen``: the session tapped on a card or in the session list
+        (``?occurrence=``), preselected when it is one of ``occurrences``."""
         super().__init__(*args, **kwargs)
         self.page = page
         # Django's Chinese for a NUL character reads "empty strings not allowed",
@@ -76,11 +78,17 @@ class SignUpForm(forms.Form):
             del self.fields["household"]
         if not page.ask_note:
             del self.fields["note"]
+        # Full sessions take waitlist sign-ups only: the form says 候补 for them.
+        self.full_ids = (
+            {o.pk for o in occurrences if o.is_full} if page.waitlist_enabled else set()
+        )
         if len(occurrences) == 1:
             self.fields["occurrence"].initial = occurrences[0].pk
             self.fields["occurrence"].widget = forms.HiddenInput()
         else:
-            self.fields["occurrence"].widget = forms.RadioSelect()
+            self.fields["occurrence"].widget = SessionRadioSelect(full=self.full_ids)
+            if chosen in {o.pk for o in occurrences}:
+                self.fields["occurrence"].initial = chosen
         # After the widget: setting choices hands them to the widget too.
         self.fields["occurrence"].choices = [
             (o.pk, _occurrence_label(o, page)) for o in occurrences
@@ -94,6 +102,15 @@ class SignUpForm(forms.Form):
         self.fields["occurrence"].error_messages["invalid_choice"] = (
             "这一场不能报名了，请选择其他场次。"
         )
+
+    @property
+    def joins_waitlist(self) -> bool:
+        """Whether the session chosen now (as posted, preselected, or the only
+        one) is full: the form then says 候补 and its button 加入候补."""
+        try:
+            return int(self["occurrence"].value()) in self.full_ids
+        except (TypeError, ValueError):
+            return False
 
     def clean_name(self):
         try:
@@ -115,6 +132,22 @@ class SignUpForm(forms.Form):
             if name not in self.fields:  # not asked: stored empty
                 cleaned[name] = ""
         return cleaned
+
+
+class SessionRadioSelect(forms.RadioSelect):
+    """The sessions as radio buttons; a full one carries ``data-full`` so that
+    the page's script (static/js/signup-form.js) can say 加入候补 when it is
+    chosen."""
+
+    def __init__(self, *args, full=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.full = set(full)
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if getattr(value, "value", value) in self.full:
+            option["attrs"]["data-full"] = "1"
+        return option
 
 
 def party_limit(page) -> int:

@@ -149,7 +149,8 @@ def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
     for the view restrictions and one per activity type present."""
     now = now or timezone.now()
     filters = {"community": community, "kinds": kinds}
-    current = listed_occurrences(within, now=now, **filters)  # coming or going on
+    # coming or going on, every session (the feed groups them by page itself)
+    current = listed_occurrences(within, now=now, series_once=False, **filters)
     recent = listed_occurrences(
         within, start=now - timedelta(days=RECENT_DAYS), **filters
     )
@@ -201,9 +202,9 @@ class FeedVersion:
 def feed_etag(request, *parts) -> str:
     """A weak ETag over ``parts`` and what every feed depends on: the content
     generation, the code's ``FEED_VERSION`` and icalendar's (which writes the
-    bytes), the UID domain setting, the address the links are on and the request's kept query (its filters and
-    ``?occurrence=``; WeChat's and trackers' parameters dropped, as in the page
-    cache key)."""
+    bytes), the UID domain setting, the address the links are on and the
+    request's kept query (its filters and ``?occurrence=``; WeChat's and
+    trackers' parameters dropped, as in the page cache key)."""
     raw = repr(
         (
             pagecache.generation("content"),

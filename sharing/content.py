@@ -193,7 +193,9 @@ def event_poster(page: EventPage, *, now, **common) -> PosterData:
         status_text += "：" + page.status_reason
     signup = page.registration_required and not page.is_cancelled
     if signup and fully_booked(page, now):
-        detail = "名额已满 · 可报名候补" if page.waitlist_enabled else "名额已满 · 查看详情"
+        detail = (
+            "名额已满 · 可报名候补" if page.waitlist_enabled else "名额已满 · 查看详情"
+        )
     else:
         detail = "在线报名 · 查看详情" if signup else "查看活动详情"
     return PosterData(

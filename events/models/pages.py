@@ -487,6 +487,11 @@ class EventPage(RoutablePageMixin, BasePage):
         return timezone.localtime(slots[0].start if slots else self.start)
 
     @property
+    def repeat_pattern(self) -> str:
+        """“每周二、四”: the pattern on listing cards."""
+        return recurrence.short_pattern(self.repeat, self.repeat_weekdays)
+
+    @property
     def repeat_description(self) -> str:
         return recurrence.describe(
             self.repeat, self.repeat_weekdays, self.repeat_until, self.repeat_count
