@@ -54,7 +54,7 @@ migrate: $(INSTALLED) messages
 	$(PY) manage.py migrate --noinput
 
 demo: migrate system-deps
-	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo --host $(HOST) --port $(PORT)
 
 # The background task worker (portal/worker.py: db_worker, or an RQ worker when
 # REDIS_URL is set) runs beside runserver in a process group of its own, stopped

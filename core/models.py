@@ -167,6 +167,23 @@ def canonical_origin(request) -> str:
     return f"{request.scheme}://{host}"
 
 
+def full_url(page, request) -> str:
+    """The page's absolute URL for links that leave the page (calendar feeds,
+    the sitemap): on ``canonical_origin`` when the page belongs to the site
+    serving the request, so that a site served on another address than its
+    Site record says (the demo on 127.0.0.1:8000) links to itself, never to
+    ``http://localhost/``; a page of another site keeps that site's root.
+    "" for a page outside every site."""
+    parts = page.get_url_parts(request)
+    if parts is None:
+        return ""
+    site_id, root_url, path = parts
+    site = Site.find_for_request(request) if request is not None else None
+    if site is not None and site.pk == site_id:
+        return canonical_origin(request) + path
+    return (root_url or "") + path
+
+
 class SharePageMixin:
     """What the share card and Open Graph tags need; pages override the parts
     they have better content for."""
@@ -263,6 +280,15 @@ class BasePage(SharePageMixin, Page):
         if not tree_facts()["aliases"] and not is_private(self):
             return PageViewRestriction.objects.none()
         return super().get_view_restrictions()
+
+    def get_sitemap_urls(self, request=None):
+        """Wagtail's entry, located on the address the sitemap was asked on
+        (``full_url``) rather than on the Site record's hostname and port."""
+        urls = super().get_sitemap_urls(request)
+        if request is not None:
+            for url in urls:
+                url["location"] = full_url(self, request) or url["location"]
+        return urls
 
     @property
     def home_path(self) -> str:

@@ -1828,7 +1828,7 @@ ACTIVITIES = [
     },
     {
         "slug": "yizhen-weishengting",
-        "signup": {"capacity": 12, "party": 1, "confirmed": 12, "waitlisted": 3},
+        "signup": {"capacity": 12, "confirmed": 12, "waitlisted": 3},
         "type": "activity",
         "title": "健康义诊进楼院",
         "community": "weishengting",
@@ -1946,7 +1946,7 @@ ACTIVITIES = [
             "count": 16,
             "skip": [4],
         },
-        "signup": {"capacity": 15, "party": 1, "confirmed": 6, "waitlisted": 0},
+        "signup": {"capacity": 15, "party": 2, "confirmed": 6, "waitlisted": 0},
     },
     {
         "slug": "minshi-tiaojie",

@@ -20,6 +20,9 @@ MESSAGES = {
     "phone_invalid": "请填写正确的 11 位手机号码，如 138 0000 1234。",
     "party_size_too_small": "人数至少为 1。",
     "party_size_too_large": "每份报名最多 {max_party_size} 人，人多请分开报名。",
+    "party_size_over_capacity": (
+        "每场只有 {capacity} 个名额，一份报名最多 {capacity} 人。"
+    ),
     "occurrence_missing": "请选择要报名的场次。",
     # Sign-up closed for this activity or date
     "no_signup_needed": "本活动无需报名，直接到场参加即可。",
@@ -54,6 +57,7 @@ FIELDS = {
     "phone_invalid": "phone",
     "party_size_too_small": "party_size",
     "party_size_too_large": "party_size",
+    "party_size_over_capacity": "party_size",
     "occurrence_missing": "occurrence",
     "already_signed_up": "phone",
 }

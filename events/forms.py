@@ -61,7 +61,9 @@ class SignUpForm(forms.Form):
     # A field people never see; simple bots fill every field they find.
     website = forms.CharField(required=False, label="网址（请勿填写）")
 
-    def __init__(self, *args, page, occurrences, **kwargs):
+    def __init__(self, *args, page, occurrences, chosen: int | None = None, **kwargs):
+        """``chosen``: the session tapped on a card or in the session list
+        (``?occurrence=``), preselected when it is one of ``occurrences``."""
         super().__init__(*args, **kwargs)
         self.page = page
         # Django's Chinese for a NUL character reads "empty strings not allowed",
@@ -76,24 +78,39 @@ class SignUpForm(forms.Form):
             del self.fields["household"]
         if not page.ask_note:
             del self.fields["note"]
+        # Full sessions take waitlist sign-ups only: the form says 候补 for them.
+        self.full_ids = (
+            {o.pk for o in occurrences if o.is_full} if page.waitlist_enabled else set()
+        )
         if len(occurrences) == 1:
             self.fields["occurrence"].initial = occurrences[0].pk
             self.fields["occurrence"].widget = forms.HiddenInput()
         else:
-            self.fields["occurrence"].widget = forms.RadioSelect()
+            self.fields["occurrence"].widget = SessionRadioSelect(full=self.full_ids)
+            if chosen in {o.pk for o in occurrences}:
+                self.fields["occurrence"].initial = chosen
         # After the widget: setting choices hands them to the widget too.
         self.fields["occurrence"].choices = [
             (o.pk, _occurrence_label(o, page)) for o in occurrences
         ]
-        self.fields["party_size"].choices = [
-            (n, f"{n} 人") for n in range(1, page.max_party_size + 1)
-        ]
+        most = party_limit(page)
+        self.fields["party_size"].choices = [(n, f"{n} 人") for n in range(1, most + 1)]
+        self.fields["party_size"].help_text = party_help(page, most)
         self.fields["party_size"].error_messages["invalid_choice"] = (
-            f"人数请在 1 到 {page.max_party_size} 之间选择。"
+            f"人数请在 1 到 {most} 之间选择。"
         )
         self.fields["occurrence"].error_messages["invalid_choice"] = (
             "这一场不能报名了，请选择其他场次。"
         )
+
+    @property
+    def joins_waitlist(self) -> bool:
+        """Whether the session chosen now (as posted, preselected, or the only
+        one) is full: the form then says 候补 and its button 加入候补."""
+        try:
+            return int(self["occurrence"].value()) in self.full_ids
+        except (TypeError, ValueError):
+            return False
 
     def clean_name(self):
         try:
@@ -115,6 +132,45 @@ class SignUpForm(forms.Form):
             if name not in self.fields:  # not asked: stored empty
                 cleaned[name] = ""
         return cleaned
+
+
+class SessionRadioSelect(forms.RadioSelect):
+    """The sessions as radio buttons; a full one carries ``data-full`` so that
+    the page's script (static/js/signup-form.js) can say 加入候补 when it is
+    chosen."""
+
+    def __init__(self, *args, full=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.full = set(full)
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if getattr(value, "value", value) in self.full:
+            option["attrs"]["data-full"] = "1"
+        return option
+
+
+def party_limit(page) -> int:
+    """The largest party the form offers: the activity's maximum, and never more
+    than a session's seats."""
+    if page.capacity is not None:
+        return max(1, min(page.max_party_size, page.capacity))
+    return page.max_party_size
+
+
+def party_help(page, most: int) -> str:
+    """What the 人数 field says about households (and, with a waitlist, how a
+    household is promoted)."""
+    if most == 1:
+        text = "本活动每份报名限 1 人，同来的家人请分别填写自己的手机号报名。"
+    else:
+        text = (
+            f"一家人可以一起报：一份报名最多 {most} 人（含您本人），"
+            "到场时凭一个报名码一起签到。人更多请分开报名。"
+        )
+    if page.capacity is not None and page.waitlist_enabled and most > 1:
+        text += "候补时一份报名的人一起递补，不拆开。"
+    return text
 
 
 def _occurrence_label(occurrence, page) -> str:

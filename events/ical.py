@@ -44,7 +44,7 @@ from django.views.decorators.http import condition
 from icalendar import Calendar, Event, Timezone, vDuration, vRecur
 from wagtail.models import Site
 
-from core.models import private_q
+from core.models import canonical_origin, full_url, private_q
 from home.models import CommunityPage, SiteSettings
 from portal import pagecache
 
@@ -91,7 +91,7 @@ def event_feed_response(page, request, occurrence=None) -> HttpResponse:
     ``find_occurrence``)."""
     site_settings = SiteSettings.for_request(request)
     context = FeedContext(request)
-    url = page.get_full_url(request)
+    url = full_url(page, request)
     if occurrence is not None:
         event = occurrence_event(page, occurrence, context, url)
         day = timezone.localtime(occurrence.start)
@@ -127,10 +127,10 @@ def index_feed_response(index, request, community=None, kinds=None) -> HttpRespo
         if kind in KIND_LABELS:
             name.append(KIND_LABELS[kind])
     calendar = new_calendar(
-        " · ".join(name), index.get_full_url(request), description=index.intro
+        " · ".join(name), full_url(index, request), description=index.intro
     )
     for page in pages:
-        event = page_event(page, context, page.get_full_url(request))
+        event = page_event(page, context, full_url(page, request))
         if event is not None:
             calendar.add_component(event)
 
@@ -149,7 +149,8 @@ def feed_pages(within: str, *, community=None, kinds=None, now=None) -> list:
     for the view restrictions and one per activity type present."""
     now = now or timezone.now()
     filters = {"community": community, "kinds": kinds}
-    current = listed_occurrences(within, now=now, **filters)  # coming or going on
+    # coming or going on, every session (the feed groups them by page itself)
+    current = listed_occurrences(within, now=now, series_once=False, **filters)
     recent = listed_occurrences(
         within, start=now - timedelta(days=RECENT_DAYS), **filters
     )
@@ -201,15 +202,16 @@ class FeedVersion:
 def feed_etag(request, *parts) -> str:
     """A weak ETag over ``parts`` and what every feed depends on: the content
     generation, the code's ``FEED_VERSION`` and icalendar's (which writes the
-    bytes), the UID domain setting and the request's kept query (its filters and
-    ``?occurrence=``; WeChat's and trackers' parameters dropped, as in the page
-    cache key)."""
+    bytes), the UID domain setting, the address the links are on and the
+    request's kept query (its filters and ``?occurrence=``; WeChat's and
+    trackers' parameters dropped, as in the page cache key)."""
     raw = repr(
         (
             pagecache.generation("content"),
             FEED_VERSION,
             icalendar.__version__,
             settings.ICAL_UID_DOMAIN,
+            canonical_origin(request),  # the links' scheme and host (full_url)
             pagecache.kept_params(request.META.get("QUERY_STRING", "")),
             parts,
         )

@@ -11,7 +11,8 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from core.models import private_q
@@ -107,6 +108,15 @@ def sync_occurrences(page) -> None:
     Occurrence.objects.bulk_create(new)
 
 
+def fully_booked(page, now=None) -> bool:
+    """Whether the page has coming sessions and every one of them has all its
+    seats taken (a new sign-up could only join the waitlist)."""
+    now = now or timezone.now()
+    coming = Occurrence.objects.filter(page_id=page.pk, cancelled=False, start__gte=now)
+    has_seats = Q(capacity__isnull=True) | Q(taken__lt=F("capacity"))
+    return coming.exists() and not coming.filter(has_seats).exists()
+
+
 def most_confirmed(page) -> int:
     """The largest number of people confirmed for any occurrence of the page."""
     return (
@@ -123,10 +133,13 @@ def listed_occurrences(
     kinds: list[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    series_once: bool = True,
 ):
     """Occurrences of live activity pages under the tree path ``within``, in date
-    order (past ones newest first). A queryset: slice or paginate it, then call
-    ``attach_events``."""
+    order (past ones newest first). Coming (or past) ones list a recurring
+    activity once, by its nearest session, unless ``series_once`` is False; a
+    date range (``start``, ``end``: the month view) lists every session. A
+    queryset: slice or paginate it, then call ``attach_events``."""
     now = now or timezone.now()
     qs = Occurrence.objects.filter(
         page__path__startswith=within, page__live=True, cancelled=False
@@ -136,13 +149,32 @@ def listed_occurrences(
             qs = qs.filter(start__gte=start)
         if end is not None:
             qs = qs.filter(start__lt=end)
-        qs = qs.order_by("start", "pk")
-    elif past:
-        qs = qs.filter(Q(end__lt=now) | Q(end__isnull=True, start__lt=now))
-        qs = qs.order_by("-start", "-pk")
+        return _filtered(qs.order_by("start", "pk"), community, kinds)
+    if past:
+        when, nearer = ended(now), "start__gt"
+        qs = qs.filter(when).order_by("-start", "-pk")
     else:
-        qs = qs.filter(Q(end__gte=now) | Q(end__isnull=True, start__gte=now))
-        qs = qs.order_by("start", "pk")
+        when, nearer = not_ended(now), "start__lt"
+        qs = qs.filter(when).order_by("start", "pk")
+    if series_once:
+        # A recurring activity is one card: its nearest session (the next one,
+        # or for past ones the last), not one card per date.
+        nearer_session = Occurrence.objects.filter(
+            when, page_id=OuterRef("page_id"), cancelled=False
+        ).filter(**{nearer: OuterRef("start")})
+        qs = qs.filter(~Exists(nearer_session))
+    return _filtered(qs, community, kinds)
+
+
+def not_ended(now) -> Q:
+    return Q(end__gte=now) | Q(end__isnull=True, start__gte=now)
+
+
+def ended(now) -> Q:
+    return Q(end__lt=now) | Q(end__isnull=True, start__lt=now)
+
+
+def _filtered(qs, community, kinds):
     if community is not None:
         qs = qs.filter(community_id=community)
     if kinds:
@@ -150,10 +182,12 @@ def listed_occurrences(
     return qs
 
 
-def attach_events(occurrences) -> list[Occurrence]:
+def attach_events(occurrences, *, sessions_from=None) -> list[Occurrence]:
     """Give every occurrence its specific page as ``.event``: one query per activity
     type present (with community and cover renditions) and one for the view
-    restrictions, whatever the number."""
+    restrictions, whatever the number. With ``sessions_from`` (a time), each
+    occurrence of a recurring activity also gets ``.sessions``: its next
+    ``SERIES_SESSIONS`` sessions not ended by then (``attach_sessions``)."""
     occurrences = list(occurrences)
     ids_by_kind = defaultdict(set)
     for occurrence in occurrences:
@@ -170,13 +204,46 @@ def attach_events(occurrences) -> list[Occurrence]:
         occurrence.event = pages.get(occurrence.page_id)
         if occurrence.event is not None:
             result.append(occurrence)
+    if sessions_from is not None:
+        attach_sessions(result, sessions_from)
     return result
 
 
+SERIES_SESSIONS = 3  # sessions a recurring activity's card offers to tap
+
+
+def attach_sessions(occurrences, now) -> None:
+    """Set ``.sessions`` on each occurrence of a recurring activity: the first
+    ``SERIES_SESSIONS`` sessions of its page that have not ended at ``now``,
+    soonest first ([] for a one-off). One query for all of them (a window
+    function numbers each page's sessions), none when no card is a series."""
+    ids = {o.page_id for o in occurrences if o.event.repeat}
+    by_page = defaultdict(list)
+    if ids:
+        numbered = Occurrence.objects.filter(
+            not_ended(now), page_id__in=ids, cancelled=False
+        ).annotate(
+            number=Window(
+                RowNumber(), partition_by=[F("page_id")], order_by=[F("start"), F("pk")]
+            )
+        )
+        for session in numbered.filter(number__lte=SERIES_SESSIONS).order_by(
+            "start", "pk"
+        ):
+            by_page[session.page_id].append(session)
+    for occurrence in occurrences:
+        occurrence.sessions = by_page.get(occurrence.page_id, [])
+
+
 def occurrence_listing(within: str, *, limit: int | None = None, **filters):
-    """``listed_occurrences`` with their pages attached (for short lists)."""
+    """``listed_occurrences`` with their pages attached (for short lists), and
+    the coming sessions of recurring ones."""
     qs = listed_occurrences(within, **filters)
-    return attach_events(qs[:limit] if limit else qs)
+    past = filters.get("past", False)
+    now = filters.get("now") or timezone.now()
+    return attach_events(
+        qs[:limit] if limit else qs, sessions_from=None if past else now
+    )
 
 
 def group_by_day(occurrences) -> list[tuple]:

@@ -160,6 +160,23 @@ def expand(
     return slots
 
 
+def short_pattern(repeat: str, weekdays: list[str]) -> str:
+    """The pattern as a listing card says it: “每天”, “每周二、四”, “每周一至五”."""
+    if not repeat:
+        return ""
+    if repeat != Repeat.WEEKLY:
+        return "每天"
+    days = [WEEKDAY_CODES.index(code) for code in weekdays or []]
+    if not days:
+        return "每周"
+    if len(days) == 7:
+        return "每天"
+    numbers = [WEEKDAY_LABELS[WEEKDAY_CODES[d]][1:] for d in days]
+    if len(days) >= 3 and days == list(range(days[0], days[-1] + 1)):
+        return f"每周{numbers[0]}至{numbers[-1]}"
+    return "每周" + "、".join(numbers)
+
+
 def describe(
     repeat: str, weekdays: list[str], until: date | None, count: int | None
 ) -> str:

@@ -69,6 +69,13 @@ try:  # the PostgreSQL driver's "could not obtain lock" (SQLSTATE 55P03)
 except ImportError:  # pragma: no cover - psycopg is a dependency
     LockNotAvailable = None
 
+# The waitlist rule for parties, as residents read it on their result page and
+# the sign-up form (``_promote`` applies it).
+WAITLIST_RULE = (
+    "有人取消时，空出的名额按候补先后依次递补，一份报名的几个人一起递补、"
+    "不拆开。空出的名额不够排在前面的一份报名时，先递补后面人数少、"
+    "名额够的报名；排在前面的报名位置不变，名额够时优先递补。"
+)
 LOCK_TIMEOUT = 4  # seconds a sign-up waits for the occurrence's lock
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 CODE_LENGTH = 6
@@ -291,6 +298,9 @@ def sign_up(
         raise InvalidSignupError(
             "party_size_too_large", max_party_size=page.max_party_size
         )
+    if page.capacity is not None and party_size > page.capacity:
+        # Such a party could never be confirmed, not even from the waitlist.
+        raise InvalidSignupError("party_size_over_capacity", capacity=page.capacity)
     # Only what the activity asks for is stored (PIPL minimisation), whoever calls.
     household = clean_text(household)[:60] if page.ask_household else ""
     note = clean_text(note, multiline=True)[:200] if page.ask_note else ""
@@ -416,14 +426,22 @@ def erase_personal_data(registration: Registration) -> None:
 
 
 def _promote(occurrence: Occurrence, now) -> list[Registration]:
-    """Strict first come, first served: stop at the first waitlisted party that
-    does not fit. Call while holding the lock."""
+    """Fill free seats from the waitlist in sign-up order; a party bigger than
+    the seats still free is passed over for now and keeps its place, so it is
+    the first promoted once enough seats are free (``WAITLIST_RULE``). No seat
+    stays empty while a waiting party fits it, and the seats an activity shows
+    as free are the seats a new sign-up can have. Call while holding the lock."""
     occurrence.refresh_from_db(fields=["taken", "capacity"])
     promoted = []
     waiting = Registration.objects.filter(
         occurrence=occurrence, status=RegistrationStatus.WAITLISTED
     ).order_by("created_at", "pk")
     for registration in waiting:
+        free = occurrence.seats_left
+        if free == 0:
+            break
+        if free is not None and registration.party_size > free:
+            continue  # passed over, not moved: still ahead of those behind
         if not _claim(occurrence, registration.party_size):
             break
         occurrence.refresh_from_db(fields=["taken"])

@@ -94,7 +94,11 @@ def event_page_context(page, request, form=None, with_form=False) -> dict:
     else:
         reason = ""
     if with_form and form is None and open_occurrences:
-        form = SignUpForm(page=page, occurrences=open_occurrences)
+        form = SignUpForm(
+            page=page,
+            occurrences=open_occurrences,
+            chosen=int_or_none(request.GET.get("occurrence")),  # a tapped session
+        )
     settings = SiteSettings.for_request(request)
     return {
         "has_ended": not upcoming and page.has_ended(now),
@@ -347,8 +351,10 @@ def event_index_context(index, request, month=None) -> dict:
     if month is not None:
         return context
     past = request.GET.get("when") == "past"
+    now = timezone.now()
     occurrences = listed_occurrences(
         index.home_path,
+        now=now,
         past=past,
         community=filters["community"],
         kinds=filters["kinds"],
@@ -359,7 +365,11 @@ def event_index_context(index, request, month=None) -> dict:
     events = SimpleLazyObject(lambda: paginate(request, occurrences, index.per_page))
     context.update(
         events=events,
-        days=SimpleLazyObject(lambda: group_by_day(attach_events(events.object_list))),
+        days=SimpleLazyObject(
+            lambda: group_by_day(
+                attach_events(events.object_list, sessions_from=None if past else now)
+            )
+        ),
         past=past,
         page_number=int_or_none(request.GET.get("page")),
     )

@@ -22,6 +22,7 @@ from events.models import (
     FestivalActivityPage,
     LecturePage,
 )
+from events.occurrences import fully_booked
 from home.models import CommunityPage, HonourIndexPage, HonourPage, SiteSettings
 
 from .posters import DEFAULT_COLOUR, PosterData
@@ -191,6 +192,12 @@ def event_poster(page: EventPage, *, now, **common) -> PosterData:
     if status_text and page.status_reason:
         status_text += "：" + page.status_reason
     signup = page.registration_required and not page.is_cancelled
+    if signup and fully_booked(page, now):
+        detail = (
+            "名额已满 · 可报名候补" if page.waitlist_enabled else "名额已满 · 查看详情"
+        )
+    else:
+        detail = "在线报名 · 查看详情" if signup else "查看活动详情"
     return PosterData(
         title=page.title,
         kicker=kicker,
@@ -201,7 +208,7 @@ def event_poster(page: EventPage, *, now, **common) -> PosterData:
         status_text=status_text,
         colour=community.brand_color if community else DEFAULT_COLOUR,
         caption="长按识别二维码",
-        caption_detail="在线报名 · 查看详情" if signup else "查看活动详情",
+        caption_detail=detail,
         **common,
     )
 

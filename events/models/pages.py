@@ -6,6 +6,7 @@ types share the abstract ``EventPage``: general ``ActivityPage``, 先锋讲堂
 whose date is suggested from the lunar calendar.
 """
 
+import html
 from datetime import datetime
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from django.db import models
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import strip_tags
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
 from wagtail.contrib.redirects.models import Redirect
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
@@ -485,10 +487,26 @@ class EventPage(RoutablePageMixin, BasePage):
         return timezone.localtime(slots[0].start if slots else self.start)
 
     @property
+    def repeat_pattern(self) -> str:
+        """“每周二、四”: the pattern on listing cards."""
+        return recurrence.short_pattern(self.repeat, self.repeat_weekdays)
+
+    @property
     def repeat_description(self) -> str:
         return recurrence.describe(
             self.repeat, self.repeat_weekdays, self.repeat_until, self.repeat_count
         )
+
+    @property
+    def lead(self) -> str:
+        """The summary shown above the body: empty when the body's first
+        paragraph already says it (editors often paste it there), so that the
+        page does not read the same text twice."""
+        summary = " ".join(self.summary.split())
+        if not summary:
+            return ""
+        first = " ".join(strip_tags(self.first_paragraph()).split())
+        return "" if html.unescape(first).startswith(summary) else self.summary
 
     @property
     def is_cancelled(self) -> bool:

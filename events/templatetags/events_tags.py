@@ -15,6 +15,7 @@ from django.utils import timezone
 from events.lunar import Festival, next_festival_date
 from events.models import Occurrence
 from events.occurrences import active_counts, occurrence_listing
+from events.registration import WAITLIST_RULE
 from portal import pagecache
 
 register = template.Library()
@@ -43,6 +44,12 @@ def upcoming_activities(context, page, community=None, limit=4):
 def past_activities(context, page, community=None, limit=3):
     """The last ``limit`` occurrences that have ended, newest first."""
     return _activities(context, page, past=True, community=community, limit=limit)
+
+
+@register.simple_tag
+def waitlist_rule() -> str:
+    """How a waitlisted party is promoted (``registration.WAITLIST_RULE``)."""
+    return WAITLIST_RULE
 
 
 @register.simple_tag

@@ -195,7 +195,9 @@ def test_cancel_promotes_the_waitlist_in_order(index):
     assert only_occurrence(page).taken == 1
 
 
-def test_strict_order_stops_at_a_party_that_does_not_fit(index):
+def test_a_party_that_does_not_fit_keeps_its_place_while_a_smaller_one_fits(index):
+    # The waitlist rule for parties (registration.WAITLIST_RULE); more cases in
+    # tests/events/test_households.py.
     page = make_activity(index, capacity=2)
     a = sign(page, "13900000001", size=1).registration
     sign(page, "13900000002", size=1)
@@ -203,7 +205,8 @@ def test_strict_order_stops_at_a_party_that_does_not_fit(index):
     small = sign(page, "13900000004", size=1).registration
     service.cancel(a.pk)  # one seat: the party of 2 at the head does not fit
     big.refresh_from_db(), small.refresh_from_db()
-    assert big.is_waitlisted and small.is_waitlisted
+    assert big.is_waitlisted and small.is_confirmed
+    assert service.waitlist_position(big) == 1
 
 
 def test_cancel_with_erase_removes_personal_data_but_keeps_the_row(index):

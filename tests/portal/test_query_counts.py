@@ -3,7 +3,9 @@
 A site of its own (host qc.test) is built from factories, first with 5 of
 everything — communities, honours, articles, activities of the three types, and
 sign-ups for one activity — then with 50. Each page is requested twice to warm
-the caches (site, settings, tree facts) and counted on the third request. The
+the caches (site, settings, tree facts) and counted on the third request. Each
+batch has a recurring activity of each type: listed once, with its next sessions
+(one query more on the pages that list them, whatever their number). The
 figures are listed in the README's performance section; a change that moves one
 of them must say why there, and growth with the number of items is never allowed.
 """
@@ -40,15 +42,15 @@ pytestmark = pytest.mark.django_db
 HOST = "qc.test"
 
 EXPECTED_QUERIES = {
-    "home": 15,
+    "home": 16,
     "communities": 7,
-    "community": 17,
+    "community": 18,
     "honours": 8,
     "honours by year": 8,
     "news": 7,
     "news by tag": 7,
-    "activities": 9,
-    "activities by type": 7,
+    "activities": 10,
+    "activities by type": 8,
     "month": 8,
     "activity": 6,
     "signup": 5,
@@ -127,6 +129,11 @@ def add_items(site, count, start):
         kind = ACTIVITY_TYPES[i % 3]
         extra = {"lecturer": site["lecturer"]} if kind is LecturePageFactory else {}
         begins = month + timedelta(hours=12 * i + 9)
+        if i - start < 3:
+            # Every batch: a recurring activity of each type, daily from the
+            # first day (whatever its weekday), so that the short lists show it.
+            extra.update(repeat="DAILY", repeat_count=8)
+            begins = month + timedelta(hours=1, minutes=i)
         kind(
             parent=community,
             slug=f"e{i}",
@@ -192,12 +199,16 @@ def test_query_counts_do_not_grow_with_items(client, qc_site):
     assert shown(client, "/communities/", 'class="card card--community"') == 6
     assert shown(client, "/news/", 'class="card card--article"') == 5
     assert shown(client, "/activities/", 'class="card card--event') == 6
+    # A recurring activity is one card, with its next sessions to tap.
+    assert shown(client, "/activities/", ">邻里活动0</strong>") == 1
+    assert shown(client, "/activities/", 'class="card__sessions"') == 3
 
     add_items(qc_site, 45, 5)
     large = {name: count_queries(client, path) for name, path in paths(qc_site).items()}
     assert shown(client, "/communities/", 'class="card card--community"') == 51
     assert shown(client, "/news/", 'class="card card--article"') == 10  # a page
     assert shown(client, "/activities/", 'class="card card--event') == 30  # a page
+    assert shown(client, "/activities/", ">邻里活动0</strong>") == 1
     assert shown(client, "/search/?q=邻里", '<li class="search-result ') == 10
 
     assert small == large

@@ -123,13 +123,15 @@ def test_site_root_qr_is_the_home_url(client):
     assert decode(svg_image(panel_svg(html))) == ["http://testserver/"]
 
 
-def test_qr_follows_the_sites_own_address_when_served_on_it(client):
+def test_qr_follows_the_sites_own_address_when_served_on_it(client, site):
+    # The demo's Site is the address `make run` serves (127.0.0.1:8000).
     page = CommunityPage.objects.get(slug="jiayuan")
-    html = client.get(page.url, HTTP_HOST="localhost").content.decode()
+    host = f"{site.hostname}:{site.port}"
+    html = client.get(page.url, HTTP_HOST=host).content.decode()
     assert decode(svg_image(panel_svg(html))) == [
-        "http://localhost/communities/jiayuan/"
+        f"{site.root_url}/communities/jiayuan/"
     ]
-    png = client.get(f"/share/{page.pk}/qr.png", HTTP_HOST="localhost")
+    png = client.get(f"/share/{page.pk}/qr.png", HTTP_HOST=host)
     assert decode(Image.open(BytesIO(png.content))) == [page.get_full_url()]
 
 

@@ -44,6 +44,10 @@ from home.models import (
 SUBDISTRICT_COLOUR = "#A8071A"
 DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
 DEFAULT_DEMO_PASSWORD = "huayuanlu2026"
+DEMO_HOST, DEMO_PORT = "127.0.0.1", 8000  # the Makefile's HOST and PORT
+# The Site Wagtail's first migration creates: still on it, the demo's Site is
+# moved to the address it is served on; an address set by an admin is kept.
+STOCK_SITE_ADDRESS = ("localhost", 80)
 
 
 def paragraphs(texts):
@@ -60,7 +64,19 @@ def paragraphs(texts):
 class Command(BaseCommand):
     help = "载入花园路街道演示站点（可重复运行，不会产生重复数据）"
 
+    def add_arguments(self, parser):
+        # `make run` passes its HOST and PORT, so that the Site's root URL (in
+        # calendar feeds, the sitemap, sign-up calendar files) is the address
+        # the demo is served on.
+        parser.add_argument(
+            "--host", default=DEMO_HOST, help="演示站点的主机名（默认 127.0.0.1）"
+        )
+        parser.add_argument(
+            "--port", type=int, default=DEMO_PORT, help="演示站点的端口（默认 8000）"
+        )
+
     def handle(self, *args, **options):
+        self.host, self.port = options["host"], options["port"]
         try:
             demo_images.font_path()
         except demo_images.FontMissingError as exc:
@@ -204,18 +220,28 @@ class Command(BaseCommand):
 
     def site(self, home: HomePage) -> None:
         site = Site.objects.filter(is_default_site=True).first()
+        address = {"hostname": getattr(self, "host", DEMO_HOST)}
+        address["port"] = getattr(self, "port", DEMO_PORT)
         if site is None:
             Site.objects.create(
-                hostname="localhost",
-                port=80,
+                **address,
                 root_page=home,
                 is_default_site=True,
                 site_name=content.SITE_SETTINGS["site_name"],
             )
             self.created += 1
-        elif site.root_page_id != home.pk:
+            return
+        changed = site.root_page_id != home.pk
+        if changed:
             site.root_page = home
             site.site_name = content.SITE_SETTINGS["site_name"]
+        if (site.hostname, site.port) == STOCK_SITE_ADDRESS and (
+            address["hostname"],
+            address["port"],
+        ) != STOCK_SITE_ADDRESS:
+            site.hostname, site.port = address["hostname"], address["port"]
+            changed = True
+        if changed:
             site.save()
 
     def settings(self, home, images_root, about, privacy) -> None:
@@ -449,10 +475,11 @@ class Command(BaseCommand):
                 fields.update(self.repeat_fields(data["repeat"], start))
             if "signup" in data:
                 signup = data["signup"]
+                if "party" in signup:  # else the model's default: a household
+                    fields["max_party_size"] = signup["party"]
                 fields.update(
                     registration_required=True,
                     capacity=signup["capacity"],
-                    max_party_size=signup.get("party", 2),
                     waitlist_enabled=signup.get("waitlist", True),
                     ask_household="household" in signup.get("ask", ()),
                     ask_note="note" in signup.get("ask", ()),
