@@ -106,9 +106,10 @@ def can_draft(event, user) -> bool:
 
 
 def _may_add_article(parent, user) -> bool:
-    return parent.permissions_for_user(
-        user
-    ).can_add_subpage() and ArticlePage.can_create_at(parent)
+    return (
+        parent.permissions_for_user(user).can_add_subpage()
+        and ArticlePage.can_create_at(parent)
+    )
 
 
 def existing_recap(event):
