@@ -141,5 +141,7 @@ def my_forget(request):
     """This phone forgets the sign-ups it held (a phone lent or shared)."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    response = HttpResponseRedirect(reverse("my_signups") + "?done=forgotten", 303)
+    response = HttpResponseRedirect(
+        reverse("my_signups") + "?done=forgotten", status=303
+    )
     return personal(signup_cookie.forget(response))
