@@ -136,7 +136,8 @@ def _usage(
             increment=increment,
         )
     except Exception:  # noqa: BLE001 - the cache is down: let residents through
-        log.warning("%s limit %s not counted", group, name, exc_info=True)
+        what = "sign-up" if group == "signup" else f"{group} lookup"
+        log.warning("%s limit %s not counted", what, name, exc_info=True)
         return None
 
 

@@ -450,3 +450,15 @@ def test_the_form_asks_for_a_numeric_keyboard_and_is_labelled(client):
     assert '<label for="my-phone">报名用的手机号</label>' in html
     assert '<label for="my-code">报名码</label>' in html
     assert 'lang="zh-Hans"' in html
+
+
+def test_a_broken_cache_lets_lookups_through(client, two_signups, lookup_limits):
+    from unittest import mock
+
+    import redis
+
+    down = redis.exceptions.ConnectionError("Redis is down")
+    with mock.patch("events.limits.get_usage", side_effect=down):
+        for n in range(6):
+            assert look_up(client, PHONE, two_signups["first"].code).status_code == 200
+            assert look_up(client, PHONE, "ZZZZ22").status_code == 404
