@@ -104,6 +104,11 @@ class Listing:
         return bool(self.coming or self.recent)
 
     @property
+    def has_calendar_links(self) -> bool:
+        """Some sign-up listed can still be added to a calendar."""
+        return any(entry.registration.is_active for entry in self.coming)
+
+    @property
     def ids(self) -> list[int]:
         """The sign-ups listed, oldest session first (for the cookie)."""
         entries = [*reversed(self.recent), *self.coming]

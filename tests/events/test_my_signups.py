@@ -118,7 +118,7 @@ def test_any_code_of_the_phone_will_do_and_recent_ones_are_listed(client, two_si
     response = look_up(client, PHONE, two_signups["second"].code)
     html = text(response)
     assert response.status_code == 200
-    assert "最近 30 天参加过的" in html and "上周的讲座" in html and past.code in html
+    assert "最近 30 天的" in html and "上周的讲座" in html and past.code in html
     # A past sign-up is shown, but has no cancel button.
     assert reverse("my_signup_cancel", args=[past.token]) not in html
 
