@@ -83,10 +83,13 @@ def test_sign_up_on_one_phone_find_and_cancel_it_on_another(
     code = a.locator(".code").first.inner_text()
     assert "我的报名" in a.locator(".result").inner_text()
     a.screenshot(path=screenshot_dir / "my-signups-result-a.png", full_page=True)
-    # Phone A lists it without typing.
-    a.get_by_role("navigation", name="主导航").get_by_role(
+    # Phone A lists it without typing, from the menu: in sight, a finger tall.
+    nav_link = a.get_by_role("navigation", name="主导航").get_by_role(
         "link", name="我的报名"
-    ).click()
+    )
+    box = nav_link.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 48
+    nav_link.click()
     a.wait_for_url("**/my/")
     assert code in a.locator(".my-list").inner_text()
     assert "张*" in a.content() and "张桂芳" not in a.content()
