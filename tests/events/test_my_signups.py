@@ -459,6 +459,6 @@ def test_a_broken_cache_lets_lookups_through(client, two_signups, lookup_limits)
 
     down = redis.exceptions.ConnectionError("Redis is down")
     with mock.patch("events.limits.get_usage", side_effect=down):
-        for n in range(6):
+        for _ in range(6):
             assert look_up(client, PHONE, two_signups["first"].code).status_code == 200
             assert look_up(client, PHONE, "ZZZZ22").status_code == 404
