@@ -462,3 +462,12 @@ def test_a_broken_cache_lets_lookups_through(client, two_signups, lookup_limits)
         for _ in range(6):
             assert look_up(client, PHONE, two_signups["first"].code).status_code == 200
             assert look_up(client, PHONE, "ZZZZ22").status_code == 404
+
+
+def test_a_form_sent_without_its_csrf_cookie_is_answered_in_chinese(two_signups):
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(MY, {"phone": PHONE, "code": two_signups["first"].code})
+    assert response.status_code == 403
+    html = text(response)
+    assert "页面已过期，请重新提交" in html and "什么都没有改变" in html
+    assert "Forbidden" not in html and "CSRF verification failed" not in html
