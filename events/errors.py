@@ -34,11 +34,11 @@ MESSAGES = {
     "closed": "报名已截止。",
     # Decided under the lock
     # The same answer whether or not the name matches, so that it tells nobody
-    # whose sign-up it is (events/signup_cookie.py). When 我的报名 exists
-    # (PRODUCT.md: find the sign-up again from any phone), point to it here.
+    # whose sign-up it is (events/signup_cookie.py). The sign-up form shows a
+    # link to 我的报名 (events/my_views.py) under it.
     "already_signed_up": (
-        "这个手机号不能再报名这一场。如果您已经报过名，请用报名时保存的结果页链接"
-        "查看或取消，或联系社区工作人员。"
+        "这个手机号不能再报名这一场。如果您已经报过名，请到“我的报名”输入手机号和"
+        "报名码查看或取消，或联系社区工作人员。"
     ),
     "full": "名额已满（剩余 {left} 个名额），本活动不设候补。",
     # Check-in at the door

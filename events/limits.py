@@ -1,5 +1,5 @@
-"""Abuse limits on the public forms: sign-up rate limits per client address and per
-phone number, and a size cap on public POST bodies.
+"""Abuse limits on the public forms: sign-up and 我的报名 lookup rate limits per
+client address and per phone number, and a size cap on public POST bodies.
 
 Rate limits use django-ratelimit's ``get_usage`` on Django's ``default`` cache (an
 atomic ``add`` then ``incr`` per key and fixed window): with ``REDIS_URL`` that is
@@ -15,8 +15,9 @@ the reasons just given. Keys are sha256 hashes, so neither addresses nor phone
 numbers are readable in the cache.
 
 Settings: ``SIGNUP_LIMITS_ENABLED``, ``SIGNUP_LIMIT_PER_ADDRESS`` (``30/10m``),
-``SIGNUP_LIMIT_PER_PHONE`` (``5/10m`` sign-ups made), ``PUBLIC_POST_MAX_BYTES``; see
-``portal/settings/base.py``.
+``SIGNUP_LIMIT_PER_PHONE`` (``5/10m`` sign-ups made), ``MY_SIGNUPS_LIMIT_PER_ADDRESS``
+(``20/10m`` lookups), ``MY_SIGNUPS_LIMIT_PER_PHONE`` (``5/1h`` lookups that found
+nothing), ``PUBLIC_POST_MAX_BYTES``; see ``portal/settings/base.py``.
 """
 
 import ipaddress
@@ -115,7 +116,9 @@ def count_signup(request) -> None:
         )
 
 
-def _usage(request, name, rate, key, *, increment: bool) -> dict | None:
+def _usage(
+    request, name, rate, key, *, increment: bool, group: str = "signup"
+) -> dict | None:
     """django-ratelimit's count for one limit (None: the limit is off, the request
     has no such key, or the cache failed — then residents are let through)."""
     if not rate:
@@ -126,15 +129,67 @@ def _usage(request, name, rate, key, *, increment: bool) -> dict | None:
     try:
         return get_usage(
             request,
-            group=f"signup-{name}",
+            group=f"{group}-{name}",
             key=lambda group, request, value=value: value,
             rate=rate,
             method="POST",
             increment=increment,
         )
     except Exception:  # noqa: BLE001 - the cache is down: let residents through
-        log.warning("sign-up limit %s not counted", name, exc_info=True)
+        what = "sign-up" if group == "signup" else f"{group} lookup"
+        log.warning("%s limit %s not counted", what, name, exc_info=True)
         return None
+
+
+# ---------------------------------------------------------------------------
+# 我的报名: looking sign-ups up by phone number and code
+# ---------------------------------------------------------------------------
+
+LOOKUP_TOO_MANY = "查找太频繁，请稍后再试。"
+
+
+def check_lookup(request) -> Limited | None:
+    """Count one 我的报名 lookup POST against its address
+    (``MY_SIGNUPS_LIMIT_PER_ADDRESS``, every POST), then see whether its phone
+    number has used up ``MY_SIGNUPS_LIMIT_PER_PHONE`` (lookups that found
+    nothing, ``count_failed_lookup``); return the first limit it is over, else
+    None. Over the phone's limit, even the right code is refused: otherwise the
+    answer would still tell a guess right from wrong. Only failed lookups count
+    against a phone, so its owner's own lookups never use it up."""
+    if not settings.SIGNUP_LIMITS_ENABLED:
+        return None
+    checks = (
+        ("address", settings.MY_SIGNUPS_LIMIT_PER_ADDRESS, address_key, True),
+        ("phone", settings.MY_SIGNUPS_LIMIT_PER_PHONE, phone_key, False),
+    )
+    for name, rate, key, increment in checks:
+        usage = _usage(request, name, rate, key, increment=increment, group="my")
+        if usage is None:
+            continue
+        over = usage["count"] > usage["limit"] or (
+            not increment and usage["count"] >= usage["limit"]
+        )
+        if over:
+            return Limited(
+                limit=name,
+                retry_after=max(1, usage["time_left"] + 1),
+                message=LOOKUP_TOO_MANY,
+            )
+    return None
+
+
+def count_failed_lookup(request) -> None:
+    """Count a lookup whose phone and code matched no sign-up against the phone
+    number (known or not: the count must not tell)."""
+    if settings.SIGNUP_LIMITS_ENABLED:
+        _usage(
+            request,
+            "phone",
+            settings.MY_SIGNUPS_LIMIT_PER_PHONE,
+            phone_key,
+            increment=True,
+            group="my",
+        )
 
 
 def too_many(response: HttpResponse, limited: Limited) -> HttpResponse:

@@ -11,7 +11,9 @@ an id alone opens nothing (the result page needs its token).
 
 A browser that lost it (another phone, cleared cookies, WeChat's in-app
 browser forgetting) gets the neutral answer of ``AlreadySignedUpError`` and
-finds its sign-up through the result page's link it saved.
+finds its sign-up again in 我的报名 (``events/my_views.py``) with the phone
+number and one 报名码: a lookup that matches adds that phone's sign-ups here
+(``remember_all``), so 我的报名 lists them without typing next time.
 """
 
 from datetime import timedelta
@@ -40,7 +42,15 @@ def held(request) -> list[int]:
 def remember(request, response, registration_id: int):
     """Add one sign-up to the browser's cookie (the newest last, the oldest
     dropped beyond ``MAX_IDS``) and return the response."""
-    ids = [i for i in held(request) if i != registration_id] + [registration_id]
+    return remember_all(request, response, [registration_id])
+
+
+def remember_all(request, response, registration_ids):
+    """Add sign-ups to the browser's cookie, in the order given (so the last
+    ones are kept when they are more than ``MAX_IDS``), and return the
+    response."""
+    new = list(dict.fromkeys(registration_ids))
+    ids = [i for i in held(request) if i not in new] + new
     response.set_signed_cookie(
         COOKIE_NAME,
         ",".join(str(i) for i in ids[-MAX_IDS:]),
@@ -50,4 +60,11 @@ def remember(request, response, registration_id: int):
         httponly=True,
         samesite="Lax",
     )
+    return response
+
+
+def forget(response):
+    """Remove the cookie (我的报名's 不在本机显示, for a shared phone) and return
+    the response."""
+    response.delete_cookie(COOKIE_NAME, samesite="Lax")
     return response

@@ -22,7 +22,7 @@ from home.models import CommunityPage, SiteSettings
 from portal import failure, pagecache
 
 from . import ical, limits, signup_cookie
-from .errors import BusyError, SignupError, message
+from .errors import AlreadySignedUpError, BusyError, SignupError, message
 from .forms import SignUpForm
 from .models import EVENT_KINDS, Occurrence, Registration
 from .occurrences import (
@@ -121,13 +121,22 @@ def event_detail(page, request):
 SIGNUP_TEMPLATE = "events/event_signup_page.html"
 
 
-def render_signup(page, request, form=None, status: int = 200, retry: bool = False):
+def render_signup(
+    page,
+    request,
+    form=None,
+    status: int = 200,
+    retry: bool = False,
+    already_signed_up: bool = False,
+):
     response = page.render(
         request,
         template=SIGNUP_TEMPLATE,
         context_overrides={
             **event_page_context(page, request, form, with_form=True),
             "signup_retry": retry,
+            # The phone holds a sign-up here: the way to it is 我的报名.
+            "already_signed_up": already_signed_up,
         },
     )
     response.status_code = status
@@ -177,7 +186,13 @@ def signup(page, request):
             return render_signup(page, request, form, 503, retry=True)
         field = error.field if error.field in form.fields else None
         form.add_error(field, error.message)
-        return render_signup(page, request, form, 409)
+        return render_signup(
+            page,
+            request,
+            form,
+            409,
+            already_signed_up=isinstance(error, AlreadySignedUpError),
+        )
     except DatabaseError as error:
         # Nothing was stored: the transaction rolled back, or its commit failed.
         # If the form cannot be drawn either (database gone), portal/failure.py

@@ -7,6 +7,7 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 from wagtail.images.views.serve import ServeView
 
+from events import my_views
 from events.views import serve_page_file
 from home import admin_urls as scoped_admin_urls
 from search import views as search_views
@@ -25,6 +26,10 @@ urlpatterns = [
         name="wagtailimages_serve",
     ),
     path("search/", search_views.search, name="search"),
+    # 我的报名: a resident's sign-ups from any phone (events/my_views.py).
+    path("my/", my_views.my_signups, name="my_signups"),
+    path("my/cancel/<str:token>/", my_views.my_cancel, name="my_signup_cancel"),
+    path("my/forget/", my_views.my_forget, name="my_signups_forget"),
     path("share/", include("sharing.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(

@@ -419,6 +419,13 @@ def limit_rate(name: str, default: str) -> str | None:
 SIGNUP_LIMITS_ENABLED = env_bool("SIGNUP_LIMITS_ENABLED", True)
 SIGNUP_LIMIT_PER_ADDRESS = limit_rate("SIGNUP_LIMIT_PER_ADDRESS", "30/10m")
 SIGNUP_LIMIT_PER_PHONE = limit_rate("SIGNUP_LIMIT_PER_PHONE", "5/10m")
+# 我的报名 (events/my_views.py): finding one's sign-ups by phone number and 报名码.
+# Every lookup counts against its address; only lookups that found nothing count
+# against the phone typed (a code has 32⁶ values: 5 guesses an hour is no attack,
+# and a resident's own lookups never lock them out). SIGNUP_LIMITS_ENABLED
+# switches these too.
+MY_SIGNUPS_LIMIT_PER_ADDRESS = limit_rate("MY_SIGNUPS_LIMIT_PER_ADDRESS", "20/10m")
+MY_SIGNUPS_LIMIT_PER_PHONE = limit_rate("MY_SIGNUPS_LIMIT_PER_PHONE", "5/1h")
 # The door page's lookup by the phone's last four digits, per staff account
 # (events/staff/door.py): a busy door checks in a few people a minute.
 DOOR_LOOKUP_LIMIT = limit_rate("DOOR_LOOKUP_LIMIT", "120/10m")

@@ -122,8 +122,8 @@ def test_the_same_phone_otherwise_is_refused_the_same_whatever_the_name(
         sign(page, "13900001111", name=name, mine=mine)
     assert error.value.code == "already_signed_up"
     assert error.value.message == (
-        "这个手机号不能再报名这一场。如果您已经报过名，请用报名时保存的结果页链接"
-        "查看或取消，或联系社区工作人员。"
+        "这个手机号不能再报名这一场。如果您已经报过名，请到“我的报名”输入手机号和"
+        "报名码查看或取消，或联系社区工作人员。"
     )
     assert Registration.objects.filter(page_id=page.pk).count() == 1
 

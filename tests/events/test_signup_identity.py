@@ -22,8 +22,8 @@ from tests.factories import RESIDENT_NAME, RESIDENT_PHONE, signup_activity, sign
 pytestmark = pytest.mark.django_db
 
 NEUTRAL = (
-    "这个手机号不能再报名这一场。如果您已经报过名，请用报名时保存的结果页链接"
-    "查看或取消，或联系社区工作人员。"
+    "这个手机号不能再报名这一场。如果您已经报过名，请到“我的报名”输入手机号和"
+    "报名码查看或取消，或联系社区工作人员。"
 )
 VICTIM, VICTIM_PHONE = RESIDENT_NAME, RESIDENT_PHONE  # whom post() signs up
 
