@@ -58,6 +58,8 @@ class SignUpForm(forms.Form):
         label="我已阅读并同意隐私说明",
         error_messages={"required": "请阅读隐私说明并勾选同意，才能报名。"},
     )
+    # Separate from the consent above and unticked: SMS are optional (notify/).
+    sms_consent = forms.BooleanField(label="接收短信通知（选填）", required=False)
     # A field people never see; simple bots fill every field they find.
     website = forms.CharField(required=False, label="网址（请勿填写）")
 

@@ -17,7 +17,14 @@ from django.utils import timezone
 
 from core.models import private_q
 
-from .models import ACTIVE_STATUSES, EVENT_MODELS, Occurrence, Registration
+from .models import (
+    ACTIVE_STATUSES,
+    EVENT_MODELS,
+    EventStatus,
+    Occurrence,
+    Registration,
+)
+from .signals import sessions_changed
 
 
 def page_saved(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
@@ -52,6 +59,7 @@ def sync_occurrences(page) -> None:
     """
     slots = page.schedule()
     existing = list(Occurrence.objects.filter(page_id=page.pk).order_by("start"))
+    before = {o.pk: (o.start, o.end, o.all_day, o.cancelled) for o in existing}
     common = {
         "kind": page.kind,
         "community_id": page.community_id,
@@ -106,6 +114,35 @@ def sync_occurrences(page) -> None:
         ["start", "end", "cancelled", "kind", "community", "capacity", "all_day"],
     )
     Occurrence.objects.bulk_create(new)
+    _tell_residents(page, changed, before, with_signups)
+
+
+def _tell_residents(page, rows, before, with_signups) -> None:
+    """Send ``sessions_changed`` for the rows with sign-ups whose time or place
+    changed, or which were cancelled (a date out of the schedule, or the whole
+    activity now 已取消), compared with the rows and page as stored before."""
+    previous = getattr(page, "_stored_before_save", None) or {}
+    page.__dict__.pop("_stored_before_save", None)
+    was = previous.get("status", page.status)
+    page_cancelled = page.status == EventStatus.CANCELLED != was
+    moved_all = previous.get("venue", page.venue) != page.venue or (
+        page.status == EventStatus.POSTPONED != was
+    )
+    changed, cancelled = [], []
+    for row in rows:
+        if row.pk not in with_signups or row.pk not in before:
+            continue
+        *old_time, was_cancelled = before[row.pk]
+        if was_cancelled:
+            continue
+        if row.cancelled or page_cancelled:
+            cancelled.append(row.pk)
+        elif moved_all or old_time != [row.start, row.end, row.all_day]:
+            changed.append(row.pk)
+    if changed or cancelled:
+        sessions_changed.send(
+            Occurrence, page=page, changed=changed, cancelled=cancelled
+        )
 
 
 def fully_booked(page, now=None) -> bool:

@@ -62,6 +62,7 @@ from .models import (
     RegistrationStatus,
 )
 from .privacy import ERASED_NAME
+from .signals import personal_data_erased, registrations_promoted
 from .staff import audit
 
 try:  # the PostgreSQL driver's "could not obtain lock" (SQLSTATE 55P03)
@@ -274,6 +275,7 @@ def sign_up(
     party_size: int = 1,
     household: str = "",
     note: str = "",
+    sms_consent: bool = False,
     mine: Collection[int] = (),
     now=None,
 ) -> SignUpResult:
@@ -287,7 +289,8 @@ def sign_up(
     SignupClosedError, AlreadySignedUpError, EventFullError, BusyError.
     ``now`` (default: the time) decides whether sign-up is open; the stored time,
     which orders the waitlist, is taken once the lock is held, so waitlist order
-    is the order places were decided in."""
+    is the order places were decided in. ``sms_consent``: the resident ticked
+    the separate box for SMS about this sign-up."""
     clock = now
     now = now or timezone.now()
     name = normalise_name(name)
@@ -340,6 +343,7 @@ def sign_up(
             status=status,
             created_at=clock or timezone.now(),
             consented_at=now,
+            sms_consent=bool(sms_consent),
         )
         pagecache.bump("seats")
     return SignUpResult(registration, created=True)
@@ -422,7 +426,18 @@ def erase_personal_data(registration: Registration) -> None:
     registration.phone = ""
     registration.household = ""
     registration.note = ""
-    registration.save(update_fields=["name", "phone", "household", "note"])
+    registration.sms_consent = False
+    registration.save(
+        update_fields=["name", "phone", "household", "note", "sms_consent"]
+    )
+    personal_data_erased.send(Registration, registration_ids=[registration.pk])
+
+
+def withdraw_sms_consent(registration_id: int) -> bool:
+    """The resident wants no more SMS about this sign-up (the result page's
+    不再接收短信). True when it changed anything."""
+    rows = Registration.objects.filter(pk=registration_id, sms_consent=True)
+    return rows.update(sms_consent=False) == 1
 
 
 def _promote(occurrence: Occurrence, now) -> list[Registration]:
@@ -450,6 +465,8 @@ def _promote(occurrence: Occurrence, now) -> list[Registration]:
         registration.save(update_fields=["status", "promoted_at"])
         registration.occurrence = occurrence
         promoted.append(registration)
+    if promoted:
+        registrations_promoted.send(Registration, registrations=promoted)
     return promoted
 
 
@@ -619,9 +636,10 @@ def purge_personal_data(
                 break
             ids = [pk for pk, _ in batch]
             Registration.objects.filter(pk__in=ids).update(
-                name=ERASED_NAME, phone="", household="", note=""
+                name=ERASED_NAME, phone="", household="", note="", sms_consent=False
             )
             audit.scrub_registrations(ids)
+            personal_data_erased.send(Registration, registration_ids=ids)
         purged += len(batch)
         occurrences.update(occurrence_id for _, occurrence_id in batch)
         last = batch[-1][0]

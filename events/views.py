@@ -179,6 +179,7 @@ def signup(page, request):
             party_size=data["party_size"],
             household=data["household"],
             note=data["note"],
+            sms_consent=data["sms_consent"],
             mine=signup_cookie.held(request),
         )
     except SignupError as error:
@@ -255,7 +256,7 @@ def registration_result(page, request, token):
             "result_url": result_url(page, registration),
             **calendar_links(
                 request,
-                f"{page.url}calendar.ics?occurrence={registration.occurrence_id}",
+                result_url(page, registration) + "calendar.ics",
             ),
         },
     )

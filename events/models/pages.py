@@ -84,12 +84,15 @@ class Lecturer(index.Indexed, models.Model):
 register_snippet(Lecturer)
 
 
-def _views():
-    """events/views.py, for the routes below. Imported on first use: it imports
-    these models, and Wagtail's views need the app registry ready."""
-    from .. import views
-
-    return views
+def _views(result_actions=False):
+    """events/views.py (or events/result_actions.py), for the routes below.
+    Imported on first use: it imports these models, and Wagtail's views need
+    the app registry ready."""
+    if result_actions:
+        from .. import result_actions as module
+    else:
+        from .. import views as module
+    return module
 
 
 def moved_permanently(request, url):
@@ -458,6 +461,9 @@ class EventPage(RoutablePageMixin, BasePage):
                     getattr(self, field) != value for field, value in stored.items()
                 )
                 self.ical_sequence = sequence + 1 if changed else sequence
+                # What the page said before: sync_occurrences tells residents
+                # of a new place or a cancellation (events/signals.py).
+                self._stored_before_save = stored
         super().save(*args, **kwargs)
         # The Occurrence rows follow in events.occurrences.page_saved (post_save).
 
@@ -548,6 +554,14 @@ class EventPage(RoutablePageMixin, BasePage):
     @path("r/<str:token>/qr.svg/")
     def registration_qr(self, request, token):
         return _views().registration_qr(self, request, token)
+
+    @path("r/<str:token>/sms/")
+    def registration_sms(self, request, token):
+        return _views(result_actions=True).stop_sms(self, request, token)
+
+    @path("r/<str:token>/calendar.ics/")
+    def registration_calendar(self, request, token):
+        return _views(result_actions=True).signup_calendar(self, request, token)
 
     @path("calendar.ics/")
     def ical(self, request):

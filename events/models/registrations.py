@@ -122,6 +122,10 @@ class Registration(models.Model):
     token = models.CharField(max_length=43, unique=True, editable=False)
     created_at = models.DateTimeField("报名时间", default=timezone.now)
     consented_at = models.DateTimeField("同意隐私说明时间", null=True)
+    # A separate opt-in, unticked on the form: SMS about this sign-up only
+    # (notify/): 候补转正, a new time or place, cancellation, the day-before
+    # reminder. Withdrawn from the result page; cleared with the phone.
+    sms_consent = models.BooleanField("同意接收短信通知", default=False)
     promoted_at = models.DateTimeField("候补转正时间", null=True, blank=True)
     cancelled_at = models.DateTimeField("取消时间", null=True, blank=True)
     cancelled_by = models.ForeignKey(

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "events",
     "sharing",
     "search",
+    "notify",
     "demo",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
@@ -564,6 +565,8 @@ LOGGING = {
         # "Redis 已恢复" is an info line; it belongs beside the warning that Redis
         # was lost (portal/cache.py).
         "portal.cache": {"level": "INFO"},
+        # Each SMS sent, retried or given up on (phones masked: notify/).
+        "notify": {"level": "INFO"},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
@@ -619,3 +622,29 @@ WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
 WECHAT_JSSDK_URL = os.environ.get("WECHAT_JSSDK_URL", "js/vendor/jweixin-1.6.0.js")
 # Seconds to wait for WeChat's API: the config request of a page waits this long.
 WECHAT_TIMEOUT = float(os.environ.get("WECHAT_TIMEOUT", "3"))
+
+# SMS to residents who opted in at sign-up (notify/): 候补转正, a new time or
+# place, a cancelled session, the reminder the day before. SMS_BACKEND is
+# notify.backends.LogBackend (log the text, phone masked, send nothing: the
+# default) or notify.backends.AliyunBackend (阿里云短信 SendSms, with the access
+# key, the approved signature and one approved template per kind; each template
+# gets the parameters ${title} ${time} ${place} ${code}).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "notify.backends.LogBackend")
+# host[:port], or http(s)://host[:port]; empty: dysmsapi.aliyuncs.com over HTTPS.
+SMS_ENDPOINT = os.environ.get("SMS_ENDPOINT", "")
+SMS_ACCESS_KEY_ID = os.environ.get("SMS_ACCESS_KEY_ID", "")
+SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET", "")
+SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+SMS_TEMPLATES = {
+    kind: os.environ.get(f"SMS_TEMPLATE_{kind.upper()}", "")
+    for kind in ("promoted", "changed", "cancelled", "reminder")
+}
+# Seconds to wait for the provider (connect, then read).
+SMS_TIMEOUT = float(os.environ.get("SMS_TIMEOUT", "5"))
+# A failed send is tried again after SMS_RETRY_SECONDS, doubling each time up to
+# SMS_RETRY_MAX_SECONDS, SMS_MAX_ATTEMPTS tries in all (then 发送失败).
+SMS_RETRY_SECONDS = float(os.environ.get("SMS_RETRY_SECONDS", "60"))
+SMS_RETRY_MAX_SECONDS = float(os.environ.get("SMS_RETRY_MAX_SECONDS", "3600"))
+SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))
+# The reminder goes out from this hour (local time) on the day before.
+SMS_REMINDER_HOUR = int(os.environ.get("SMS_REMINDER_HOUR", "10"))

@@ -91,7 +91,7 @@ def test_sign_up_then_see_result_then_cancel(client, page):
     assert "已报名" in html and registration.code in html
     assert "<svg" in html  # check-in QR
     assert "138****1234" in html and "13800001234" not in html
-    assert f"calendar.ics?occurrence={registration.occurrence_id}" in html
+    assert f"r/{registration.token}/calendar.ics" in html  # its own .ics
     assert (
         "private" in result["Cache-Control"] and "no-store" in result["Cache-Control"]
     )

@@ -63,8 +63,11 @@ UNITS = (
     "portal-web.service",
     "portal-tasks.service",
     "portal-purge-personal-data.service",
+    "portal-send-reminders.service",
     "portal-purge-personal-data.timer",
+    "portal-send-reminders.timer",
 )
+SERVICES = [name for name in UNITS if name.endswith(".service")]
 
 
 def tool(name: str) -> str:
@@ -525,7 +528,7 @@ def test_systemd_units_verify_and_are_hardened(tmp_path):
     # verify exits 0 on unknown keys and bad values; it only warns.
     assert verified.returncode == 0 and verified.stderr == "", verified.stderr
     exposure = {}
-    for path in paths[:3]:
+    for path in [str(tmp_path / name) for name in SERVICES]:
         report = subprocess.run(
             [analyze, "security", "--offline=true", "--man=no", path],
             capture_output=True,
@@ -536,6 +539,6 @@ def test_systemd_units_verify_and_are_hardened(tmp_path):
         exposure[Path(path).name] = float(found.group(1))
     # systemd 252 rates each 1.7 ("OK"; 10 is unprotected); 8.8 before hardening.
     assert max(exposure.values()) <= 2.0, exposure
-    for name in UNITS[:3]:
+    for name in SERVICES:
         found = unit_settings(name)
         assert {key: found.get(key) for key in HARDENING} == HARDENING, name
