@@ -138,7 +138,7 @@ def test_public_pages_run_without_a_csp_violation(demo_server, resident):
     page.get_by_role("link", name="我要报名").press("Enter")
     page.wait_for_url("**/signup/")
     page.get_by_label("姓名").fill("钱桂兰")
-    page.get_by_label("手机号").fill("13700001234")
+    page.get_by_role("textbox", name="手机号", exact=True).fill("13700001234")
     page.get_by_label("我已阅读并同意").press("Space")
     page.get_by_role("button", name="提交报名").press("Enter")
     page.wait_for_url("**/r/*/")

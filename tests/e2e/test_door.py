@@ -57,8 +57,6 @@ def staff_phone(browser):
     context.close()
 
 
-
-
 def test_door_lookup_by_last_four_and_printed_roster(
     demo_server, staff_phone, browser, screenshot_dir
 ):

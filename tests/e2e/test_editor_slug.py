@@ -12,7 +12,6 @@ from tests.e2e.conftest import log_in
 pytestmark = pytest.mark.browser
 
 
-
 @pytest.fixture
 def desktop(browser):
     context = browser.new_context(
@@ -21,8 +20,6 @@ def desktop(browser):
     page = context.new_page()
     yield page
     context.close()
-
-
 
 
 def test_pinyin_slug_appears_on_the_main_tab(demo_server, desktop, screenshot_dir):

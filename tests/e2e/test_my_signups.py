@@ -75,7 +75,7 @@ def test_sign_up_on_one_phone_find_and_cancel_it_on_another(
     # Phone A: sign up.
     a.goto(demo_server.url + activity + "signup/")
     a.get_by_label("姓名").fill("张桂芳")
-    a.get_by_label("手机号").fill(PHONE_TYPED)
+    a.get_by_role("textbox", name="手机号", exact=True).fill(PHONE_TYPED)
     a.get_by_label("我已阅读并同意").check()
     a.get_by_role("button", name="提交报名").click()
     a.wait_for_url("**/r/*/")
@@ -97,7 +97,7 @@ def test_sign_up_on_one_phone_find_and_cancel_it_on_another(
     # Phone B, no cookies: the same number is refused, with the way to 我的报名.
     b.goto(demo_server.url + activity + "signup/")
     b.get_by_label("姓名").fill("张桂芳")
-    b.get_by_label("手机号").fill(PHONE_TYPED)
+    b.get_by_role("textbox", name="手机号", exact=True).fill(PHONE_TYPED)
     b.get_by_label("我已阅读并同意").check()
     b.get_by_role("button", name="提交报名").click()
     b.wait_for_load_state()

@@ -29,14 +29,14 @@ def test_sign_up_see_code_add_to_calendar_and_cancel(
     form = phone.locator("form[action$='signup/']")
     form.scroll_into_view_if_needed()
     form.get_by_label("姓名").fill("赵晓梅")
-    form.get_by_label("手机号").fill("139-1234-5678x")
+    form.get_by_role("textbox", name="手机号", exact=True).fill("139-1234-5678x")
     form.get_by_label("我已阅读并同意").check()
     form.get_by_role("button", name="提交报名").click()
     phone.wait_for_load_state()
     assert "请填写正确的 11 位手机号码" in phone.content()
     assert phone.get_by_label("姓名").input_value() == "赵晓梅"  # input kept
 
-    phone.get_by_label("手机号").fill("+86 139 1234 5678")
+    phone.get_by_role("textbox", name="手机号", exact=True).fill("+86 139 1234 5678")
     phone.get_by_label("我已阅读并同意").check()
     phone.get_by_role("button", name="提交报名").click()
     phone.wait_for_url("**/r/*/")

@@ -138,9 +138,9 @@ def test_activity_page_configures_the_share_card(
     first = phone.locator("body img").first
     assert first.get_attribute("class") == "share-image"
     assert first.get_attribute("src") == card["imgUrl"]
-    assert phone.evaluate(
-        "document.querySelector('img.share-image').naturalWidth"
-    ) >= 300
+    assert (
+        phone.evaluate("document.querySelector('img.share-image').naturalWidth") >= 300
+    )
     box = first.bounding_box()
     assert box is None or (box["width"] <= 1 and box["height"] <= 1)
 
