@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('events', '0008_messages_sms_consent'),
+        ('events', '0007_editor_defaults_help_gallery'),
     ]
 
     operations = [

@@ -37,7 +37,9 @@ def sms(settings):
         settings.SMS_REMINDER_HOUR = 10
         yield fake
         FIGURES["sent"] += len(fake.delivered)
-        FIGURES["provider errors"] += sum(1 for r in fake.requests if r["status"] != 200)
+        FIGURES["provider errors"] += sum(
+            1 for r in fake.requests if r["status"] != 200
+        )
 
 
 def pytest_terminal_summary(terminalreporter):

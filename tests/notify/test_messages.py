@@ -109,7 +109,7 @@ def test_a_promotion_sends_exactly_one_message(
     with django_capture_on_commit_callbacks(execute=True):
         service.cancel(waiting.pk)
         service.promote_waitlist(waiting.occurrence_id)
-    Registration.objects.get(pk=not_asked.pk).is_confirmed
+    assert Registration.objects.get(pk=not_asked.pk).is_confirmed
     assert len(sms.delivered) == 1
     assert not Message.objects.filter(registration=not_asked).exists()
 
