@@ -57,8 +57,13 @@ def test_series_card_session_tap_and_waitlist_button(
     phone.wait_for_url(f"**{url}signup/?occurrence={sessions[1]}")
     chosen = phone.locator("input[name=occurrence]:checked")
     assert chosen.get_attribute("value") == str(sessions[1])
-    label = phone.locator("label", has=chosen)
-    assert label.bounding_box()["height"] >= 48
+    labels = phone.locator("#id_occurrence label")
+    assert labels.count() == 10
+    for i in range(labels.count()):  # whole rows to tap, not 13 px circles
+        box = labels.nth(i).bounding_box()
+        assert box["height"] >= 48 and box["width"] >= 300
+    radio = chosen.bounding_box()
+    assert radio["width"] >= 24 and radio["height"] >= 24
     button = phone.locator("form button[type=submit]")
     assert button.inner_text() == "提交报名"
     assert "一份报名最多 3 人" in phone.content()  # capped by the 3 seats

@@ -197,10 +197,3 @@ def test_the_activity_page_has_signup_before_the_session_list(client, series_sit
     assert html.index('id="signup-heading"') < html.index('id="dates-heading"')
     for session in sessions(page)[:12]:
         assert f'href="{path_of(page)}signup/?occurrence={session.pk}"' in html
-
-
-def test_the_session_radio_buttons_are_big_targets():
-    css = open("static/css/portal.css", encoding="utf-8").read()
-    assert re.search(r'label:has\(input\[type="radio"\]\) \{[^}]*min-height: 52px', css)
-    assert re.search(r'input\[type="radio"\] \{[^}]*width: 24px', css)
-    assert re.search(r"\.card__sessions li a \{[^}]*min-height: 48px", css)
