@@ -1,10 +1,12 @@
 """Answering a query: candidates from the search backend, then our ordering.
 
 1. ``text.parse_query`` turns the query into concepts, each a group of tokens
-   (the word, the words inside it, its synonyms …).
+   (the word, the words inside it, its synonyms, the name it is a slip for …)
+   with a weight (how specific the word is: ``search.words``).
 2. ``candidates`` asks the backend for the best documents holding a token of
-   every group — of any group when no document holds them all, and failing that
-   a plain substring match (a lone character such as 饺). On SQLite and
+   every group; when fewer than ``RELAX_BELOW`` do, the documents holding a
+   token of any group follow them (a phrase of common words: 孩子 放学 去哪);
+   failing both, a plain substring match (a lone character such as 饺). On SQLite and
    PostgreSQL it reads the tables Wagtail's database backend maintains (FTS5 /
    tsvector) in one query ranked by the database (``bm25`` / ``ts_rank``, the
    title weighted above the body) and returns only the columns the ordering
@@ -12,13 +14,13 @@
    each row in a correlated subquery that re-runs the full-text match per row —
    fine for the admin, quadratic for a word like 社区 found on every page. Any
    other backend (Elasticsearch) is asked through that API.
-3. ``rank`` orders them: pages whose title holds more of the query first; among
-   equal matches upcoming activities first, soonest first; then the backend's
-   relevance.
+3. ``rank`` orders them: pages holding every concept before the others; then
+   pages whose title holds more of the query (by weight); among equal matches
+   upcoming activities first, soonest first; then the backend's relevance.
 
 ``search`` returns the ordered ids and the counts per type; the view then loads
-the ten results of the requested page with ``load_hits``: two queries in all,
-however many pages match.
+the ten results of the requested page with ``load_hits``: two queries in all
+(three with the relaxed one), however many pages match.
 """
 
 from __future__ import annotations

@@ -370,6 +370,8 @@ def test_the_subdistrict_office_meets_only_chinese(demo_server, desktop):
         "/admin/reports/workflow/",
         "/admin/reports/workflow_tasks/",
         "/admin/snippets/",
+        "/admin/snippets/search/synonymgroup/",
+        "/admin/snippets/search/synonymgroup/add/",
     ):
         walk.goto(path)
     assert not walk.found, "English in the admin:\n" + walk.report()
