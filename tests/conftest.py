@@ -116,17 +116,16 @@ def pytest_collection_modifyitems(items):
     the shared-Redis files ran at the same time).
 
     With pytest-xdist (`make test` runs two workers, ``--dist loadgroup``), a
-    file's tests stay together, so its served demos start once; the browser tests
-    share one served demo, and the files on the shared Redis run one after the
-    other. Files none of whose tests need the demo come first, so that workers
+    file's tests stay together, so its served demos start once (the browser
+    files spread over both workers: each worker serves its own demo, started once
+    for the session, which costs seconds against minutes of browser walks), and
+    the files on the shared Redis run one after the other. Files none of whose tests need the demo come first, so that workers
     have work while the demo template is built (``pytest_configure``)."""
     demo_files = {item.nodeid.split("::")[0] for item in items if needs_demo(item)}
     items.sort(key=lambda item: item.nodeid.split("::")[0] in demo_files)
     for item in items:
         path = item.nodeid.split("::")[0]
-        if "/e2e/" in path:
-            group = "e2e"
-        elif path in SHARED_REDIS:
+        if path in SHARED_REDIS:
             group = "shared-redis"
         else:
             group = path
