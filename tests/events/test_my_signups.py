@@ -471,3 +471,44 @@ def test_a_form_sent_without_its_csrf_cookie_is_answered_in_chinese(two_signups)
     html = text(response)
     assert "页面已过期，请重新提交" in html and "什么都没有改变" in html
     assert "Forbidden" not in html and "CSRF verification failed" not in html
+
+
+def test_the_queries_do_not_grow_with_the_sign_ups(client):
+    """One lookup and one listing cost the same few queries for 2 sign-ups of a
+    phone as for 8, of several activity types (pages come in one query per type)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import LecturePageFactory
+
+    def measure():
+        code = Registration.objects.filter(phone=PHONE).first().code
+        connection.queries_log.clear()  # full (9000) after building pages: no count
+        with CaptureQueriesContext(connection) as lookup:
+            assert look_up(Client(), PHONE, code).status_code == 200
+        browser = Client()
+        look_up(browser, PHONE, code)
+        with CaptureQueriesContext(connection) as listing:
+            assert code in text(browser.get(MY))
+        return len(lookup), len(listing)
+
+    for n in range(2):
+        sign(activity(f"活动{n}", days=n + 2))
+    few = measure()
+    for n in range(2, 8):
+        if n % 2:
+            start = start_in(n + 2)
+            page = LecturePageFactory(
+                parent=activity().get_parent(),
+                registration_required=True,
+                capacity=5,
+                start=start,
+                end=start + timedelta(hours=1),
+            )
+        else:
+            page = activity(f"活动{n}", days=n + 2)
+        sign(page)
+    assert Registration.objects.filter(phone=PHONE).count() == 8
+    many = measure()
+    print(f"queries for 2 sign-ups: {few}, for 8 of two types: {many}")
+    assert many[0] <= few[0] + 1 and many[1] <= few[1] + 1  # +1: a second page type
