@@ -7,7 +7,10 @@ several processes) copy the same template."""
 import os
 import shutil
 import threading
+import time
+import types
 import uuid
+from unittest import mock
 
 import hypothesis
 import pytest
@@ -119,8 +122,9 @@ def pytest_collection_modifyitems(items):
     file's tests stay together, so its served demos start once (the browser
     files spread over both workers: each worker serves its own demo, started once
     for the session, which costs seconds against minutes of browser walks), and
-    the files on the shared Redis run one after the other. Files none of whose tests need the demo come first, so that workers
-    have work while the demo template is built (``pytest_configure``)."""
+    the files on the shared Redis run one after the other. Files none of whose
+    tests need the demo come first, so that workers have work while the demo
+    template is built (``pytest_configure``)."""
     demo_files = {item.nodeid.split("::")[0] for item in items if needs_demo(item)}
     items.sort(key=lambda item: item.nodeid.split("::")[0] in demo_files)
     for item in items:
@@ -219,3 +223,26 @@ def signup_limits(settings):
 
     yield turn_on
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def ratelimit_window_held():
+    """django-ratelimit counts in fixed windows (``_get_window``: the period's
+    end, per key, from ``time.time()``); a test whose requests straddle a window's
+    end sees its count start again (seen: 30 posts for a "30/10m" limit, the 31st
+    allowed). In this process the limiter's clock stands at the test's start, so
+    every request of a test falls in one window whatever the time of day; a test
+    that travels in time (time-machine) moves it. Servers the tests start run the
+    real clock."""
+    import django_ratelimit.core
+    from time_machine import escape_hatch
+
+    held = int(time.time())
+
+    def now() -> float:
+        return time.time() if escape_hatch.is_travelling() else held
+
+    with mock.patch.object(
+        django_ratelimit.core, "time", types.SimpleNamespace(time=now)
+    ):
+        yield
