@@ -158,11 +158,19 @@ def is_share_image(image) -> bool:
 def canonical_origin(request) -> str:
     """``scheme://host`` of canonical URLs: the Site's root URL when the request
     came in on the Site's own hostname (so https is right behind a proxy that
-    speaks http to us), else the request's own (the demo's Site says
-    localhost:80 whatever address it is served on)."""
+    speaks http to us), else the request's own (a copy of the demo served on
+    another address than its Site record's)."""
     site = Site.find_for_request(request)
     host = request.get_host()
-    if site is not None and site.hostname.lower() == split_domain_port(host)[0]:
+    hostname, port = split_domain_port(host)
+    # The Site's address: its hostname, and its port or none named (a proxy in
+    # front passes the bare hostname). The same hostname on another port (a copy
+    # of the demo served elsewhere) keeps the address it was asked on.
+    if (
+        site is not None
+        and site.hostname.lower() == hostname
+        and (not port or int(port) == site.port)
+    ):
         return site.root_url
     return f"{request.scheme}://{host}"
 

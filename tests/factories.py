@@ -3,6 +3,7 @@
 
 import datetime
 import itertools
+import secrets
 
 import factory
 from django.utils import timezone
@@ -23,6 +24,7 @@ class ImageFactory(DjangoModelFactory):
 
 
 _SLUGS = itertools.count(1)
+_PROCESS = secrets.token_hex(3)
 
 
 class PageFactory(DjangoModelFactory):
@@ -30,8 +32,10 @@ class PageFactory(DjangoModelFactory):
         abstract = True
 
     title = factory.Sequence(lambda n: f"页面{n}")
-    # One counter for every page type, so siblings of different types never clash.
-    slug = factory.LazyFunction(lambda: f"page-{next(_SLUGS)}")
+    # One counter for every page type, so siblings of different types never clash;
+    # and this process's own tag, since served demos get pages from many processes
+    # (each ``server.python`` call starts the counter again).
+    slug = factory.LazyFunction(lambda: f"page-{next(_SLUGS)}-{_PROCESS}")
 
     @classmethod
     def _create(cls, model_class, *args, parent=None, **kwargs):

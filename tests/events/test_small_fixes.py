@@ -105,6 +105,19 @@ def test_on_the_sites_own_hostname_links_use_its_root_url(client):
     assert f"<loc>{site.root_url}/</loc>" in xml
 
 
+def test_the_sites_hostname_on_another_port_links_to_that_port(client):
+    """A copy of the demo served on another port than its Site record's (a test
+    server, a second `make run`) links to itself, not to the Site's port."""
+    site = Site.objects.get(is_default_site=True)
+    other = f"{site.hostname}:{site.port + 1234}"
+    xml = client.get("/sitemap.xml", HTTP_HOST=other).content.decode()
+    locations = re.findall(r"<loc>([^<]+)</loc>", xml)
+    assert locations and all(url.startswith(f"http://{other}/") for url in locations)
+    own = f"{site.hostname}:{site.port}"
+    xml = client.get("/sitemap.xml", HTTP_HOST=own).content.decode()
+    assert f"<loc>{site.root_url}/</loc>" in xml
+
+
 def test_the_demo_site_is_the_address_make_run_serves():
     makefile = open("Makefile", encoding="utf-8").read()
     host = re.search(r"^HOST \?= (\S+)", makefile, re.M).group(1)
