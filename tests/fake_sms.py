@@ -11,25 +11,21 @@ request is recorded, the answers can be set.
 
 import json
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fake_service import FakeService, QuietHandler, reply_json
 
 ACCESS_KEY_ID = "LTAI-test-key-id"
 
 
-class FakeAliyunSms:
+class FakeAliyunSms(FakeService):
     def __init__(self):
         # Every request: its query (PhoneNumbers, SignName, TemplateCode,
         # TemplateParam parsed), the action header and the HTTP status answered.
         self.requests: list[dict] = []
         self.failures_left = 0
         self.failure_status = 500
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__()
 
     # -- what the tests read and set -----------------------------------------------
 
@@ -80,41 +76,16 @@ class FakeAliyunSms:
     def handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
                 query = {
                     k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()
                 }
-                status, answer = fake.answer(query, self.headers)
-                body = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
+                reply_json(self, *fake.answer(query, self.headers))
 
         return Handler
-
-    # -- lifecycle -------------------------------------------------------------------
-
-    def start(self) -> "FakeAliyunSms":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def _key_id(authorization: str) -> str:

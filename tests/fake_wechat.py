@@ -7,18 +7,17 @@ makes (access token, jsapi ticket), counted, with settable answers.
         assert fake.count("token") == 1
 """
 
-import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fake_service import FakeService, QuietHandler, reply_json
 
 APP_ID = "wx0123456789abcdef"
 APP_SECRET = "test-secret-0123456789abcdef0123"
 
 
-class FakeWeChat:
+class FakeWeChat(FakeService):
     def __init__(self, app_id: str = APP_ID, secret: str = APP_SECRET):
         self.app_id = app_id
         self.secret = secret
@@ -30,11 +29,7 @@ class FakeWeChat:
         self.calls: list[tuple[str, dict]] = []
         self.tokens: list[str] = []
         self.tickets: list[str] = []
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__()
 
     # -- what the tests read -----------------------------------------------------
 
@@ -99,34 +94,11 @@ class FakeWeChat:
     def handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                body = json.dumps(fake.answer(parts.path, query)).encode()
-                self.send_response(200)  # WeChat reports errors in the body
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
+                # WeChat reports errors in the body, with HTTP 200.
+                reply_json(self, 200, fake.answer(parts.path, query))
 
         return Handler
-
-    # -- lifecycle ---------------------------------------------------------------
-
-    def start(self) -> "FakeWeChat":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
