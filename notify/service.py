@@ -78,21 +78,25 @@ def queue(registrations, kind: str, version: str = "") -> int:
     are not sent again)."""
     from .tasks import deliver_message
 
-    recorded = 0
-    for registration in registrations:
-        if not registration.sms_consent or not registration.phone:
-            continue
-        message, created = Message.objects.get_or_create(
-            registration_id=registration.pk, kind=kind, version=version
-        )
-        if not created:
-            logger.info(
-                "短信 %s 已记录过（报名 #%s），不再重复发送", kind, registration.pk
-            )
-            continue
-        recorded += 1
-        enqueue_on_commit(deliver_message, message.pk)
-    return recorded
+    wanted = [r.pk for r in registrations if r.sms_consent and r.phone]
+    same = Message.objects.filter(kind=kind, version=version)
+    earlier = same.filter(registration_id__in=wanted)
+    before = set(earlier.values_list("registration_id", flat=True))
+    for pk in sorted(before):
+        logger.info("短信 %s 已记录过（报名 #%s），不再重复发送", kind, pk)
+    missing = [pk for pk in wanted if pk not in before]
+    if not missing:
+        return 0
+    # One INSERT for all; a row another process recorded meanwhile is skipped by
+    # the unique constraint (and, if read back below, claimed only once when sent).
+    Message.objects.bulk_create(
+        [Message(registration_id=pk, kind=kind, version=version) for pk in missing],
+        ignore_conflicts=True,
+    )
+    new = list(same.filter(registration_id__in=missing).values_list("pk", flat=True))
+    for pk in new:
+        enqueue_on_commit(deliver_message, pk)
+    return len(new)
 
 
 def version_of(start) -> str:

@@ -12,7 +12,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -370,3 +372,23 @@ def test_the_purge_clears_the_messages_of_the_sign_ups_it_purges(
     assert not Message.objects.filter(registration=waiting).exists()
     purged = Registration.objects.get(pk=waiting.pk)
     assert (purged.phone, purged.sms_consent) == ("", False)
+
+
+def test_recording_costs_the_same_few_queries_for_any_number_of_sign_ups(
+    django_capture_on_commit_callbacks,
+):
+    """A staff change reaches every sign-up of a session: the messages are
+    recorded with a constant number of queries (read the earlier ones, one
+    INSERT, read back), not two per sign-up."""
+    counts = []
+    for size in (3, 30):
+        page = activity(capacity=size)
+        registrations = [sign(page, 100 * size + n) for n in range(size)]
+        with django_capture_on_commit_callbacks():
+            with CaptureQueriesContext(connection) as queries:
+                assert notify.queue(registrations, MessageKind.CHANGED, "v1") == size
+            counts.append(len(queries))
+            # Again: all recorded before, nothing new, one query.
+            assert notify.queue(registrations, MessageKind.CHANGED, "v1") == 0
+    assert counts[0] == counts[1] <= 3
+    assert Message.objects.filter(kind=MessageKind.CHANGED, version="v1").count() == 33
