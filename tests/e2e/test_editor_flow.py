@@ -250,3 +250,51 @@ def expand(event) -> list[datetime]:
         exdates = [exdates]
     excluded = {d.dt for exdate in exdates for d in exdate.dts}
     return [d for d in dates if d not in excluded]
+
+
+COUNT_TITLED = """
+from wagtail.models import Page
+print(Page.objects.filter(title=%r).count())
+"""
+
+
+def test_a_click_while_the_first_autosave_is_on_its_way_makes_one_page(
+    demo_server, desk
+):
+    """Wagtail's first autosave of a create form creates the page; a 保存草稿
+    clicked before its answer came back posted the form to the create view a
+    second time: two pages (CI saw it with 提交审核). Here the server gets the
+    autosave at once but its answer reaches the browser only after the click, so
+    the race happens every time
+    (static/js/admin/submit-after-autosave.js waits for it)."""
+    demo = demo_server.python(DEMO)
+    title = "甲院自动保存竞态验收"
+    editor = desk(demo_server, "jiayuan")
+    held = []
+
+    def hold_autosave(route):
+        request = route.request
+        if request.method == "POST" and "json" in request.headers.get("accept", ""):
+            # The server has it (the page is created); its answer waits.
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    editor.route("**/admin/pages/add/**", hold_autosave)
+    add = f"/admin/pages/add/home/articlepage/{demo['jiayuan']}/"
+    editor.goto(demo_server.url + add)
+    # Wagtail notes the form's first state 2 s after it loads; edits count after.
+    editor.wait_for_timeout(2500)
+    field(editor, "标题").fill(title)
+    for _ in range(100):  # the autosave starts about a second after typing
+        if held:
+            break
+        editor.wait_for_timeout(100)
+    assert held, "no autosave was sent"
+    editor.locator("footer button:has-text('保存草稿')").click()
+    editor.wait_for_timeout(1500)  # time for a second create to arrive, if sent
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    editor.wait_for_url(re.compile(r"/admin/pages/\d+/edit/"))
+    editor.wait_for_load_state()
+    assert int(demo_server.python(COUNT_TITLED % title)) == 1
