@@ -17,7 +17,9 @@ numbers are readable in the cache.
 Settings: ``SIGNUP_LIMITS_ENABLED``, ``SIGNUP_LIMIT_PER_ADDRESS`` (``30/10m``),
 ``SIGNUP_LIMIT_PER_PHONE`` (``5/10m`` sign-ups made), ``MY_SIGNUPS_LIMIT_PER_ADDRESS``
 (``20/10m`` lookups), ``MY_SIGNUPS_LIMIT_PER_PHONE`` (``5/1h`` lookups that found
-nothing), ``PUBLIC_POST_MAX_BYTES``; see ``portal/settings/base.py``.
+nothing), ``MY_SIGNUPS_CODE_LIMIT_PER_ADDRESS`` (``10/1h``) and
+``MY_SIGNUPS_CODE_LIMIT_PER_PHONE`` (``3/1h``) (requests for an SMS code),
+``PUBLIC_POST_MAX_BYTES``; see ``portal/settings/base.py``.
 """
 
 import ipaddress
@@ -190,6 +192,32 @@ def count_failed_lookup(request) -> None:
             increment=True,
             group="my",
         )
+
+
+CODE_TOO_MANY = "验证码短信要得太频繁，请稍后再试，或用报名码查找。"
+
+
+def check_code_request(request) -> Limited | None:
+    """Count one request for a 我的报名 SMS code against its address
+    (``MY_SIGNUPS_CODE_LIMIT_PER_ADDRESS``) and against the phone typed
+    (``MY_SIGNUPS_CODE_LIMIT_PER_PHONE``), both on every request, known number
+    or not: each may send a message, and the count must not tell. Returns the
+    first limit it is over, else None."""
+    if not settings.SIGNUP_LIMITS_ENABLED:
+        return None
+    checks = (
+        ("address", settings.MY_SIGNUPS_CODE_LIMIT_PER_ADDRESS, address_key),
+        ("phone", settings.MY_SIGNUPS_CODE_LIMIT_PER_PHONE, phone_key),
+    )
+    for name, rate, key in checks:
+        usage = _usage(request, name, rate, key, increment=True, group="my-code")
+        if usage is not None and usage["count"] > usage["limit"]:
+            return Limited(
+                limit=name,
+                retry_after=max(1, usage["time_left"] + 1),
+                message=CODE_TOO_MANY,
+            )
+    return None
 
 
 def too_many(response: HttpResponse, limited: Limited) -> HttpResponse:

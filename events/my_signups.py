@@ -1,6 +1,7 @@
 """我的报名: a resident's sign-ups found again from any phone.
 
-Two ways in, both proofs of holding a sign-up, never a name and a phone alone:
+Three ways in, each a proof of holding a sign-up or the phone, never a name
+and a phone alone:
 
 - the mobile number plus one 报名码 of that number (``find``): the code is
   shown only to whoever made the sign-up (result page, check-in QR); a wrong
@@ -8,7 +9,9 @@ Two ways in, both proofs of holding a sign-up, never a name and a phone alone:
   nobody whether a number signed up;
 - the sign-ups this browser holds in its signed cookie
   (``events/signup_cookie.py``: those it made, and those a lookup found here)
-  (``held``).
+  (``held``);
+- a one-time code sent by SMS to the number, where an SMS provider is set up
+  (``notify/login_code.py`` proves the phone, then ``for_phone``).
 
 Either way the list is every sign-up of the number(s) proven, coming and of
 the last ``RECENT_DAYS`` days, cancelled ones too, so a resident sees what
@@ -127,6 +130,17 @@ def find(phone: str, code: str, now=None) -> Listing | None:
     return _listing(Q(phone=phone), now)
 
 
+def for_phone(phone: str, now=None) -> Listing:
+    """The sign-ups of ``phone``, for a caller that has proven holding it (an
+    SMS code)."""
+    return _listing(Q(phone=phone), now) if phone else Listing([], [])
+
+
+def listable(phone: str, now=None) -> bool:
+    """Whether ``for_phone`` would list anything (one query)."""
+    return bool(phone) and _registrations(Q(phone=phone), now).exists()
+
+
 def held(ids, now=None) -> Listing:
     """The sign-ups of the phone numbers of the sign-ups ``ids`` (the browser's
     cookie): holding one sign-up of a number proves as much as its code does."""
@@ -153,13 +167,20 @@ def merged(*listings: Listing) -> Listing:
     return Listing(coming, recent)
 
 
-def _listing(condition: Q, now=None) -> Listing:
+def _registrations(condition: Q, now=None):
     now = now or timezone.now()
-    registrations = list(
+    return (
         Registration.objects.filter(condition)
         .exclude(phone="")
         .annotate(ended=Coalesce("occurrence__end", "occurrence__start"))
         .filter(ended__gte=now - timedelta(days=RECENT_DAYS))
+    )
+
+
+def _listing(condition: Q, now=None) -> Listing:
+    now = now or timezone.now()
+    registrations = list(
+        _registrations(condition, now)
         .select_related("occurrence")
         .order_by("occurrence__start", "pk")[:MAX_LISTED]
     )

@@ -8,11 +8,14 @@ each to their calendar.
 - ``/my/cancel/<token>/``: confirmation (GET) and cancellation (POST, CSRF)
   through ``registration.cancel``; the token is the result page's.
 - ``POST /my/forget/``: this phone stops remembering (a shared phone).
+- ``/my/sms/`` (notify/views.py, where an SMS provider is set up): a one-time
+  code by SMS instead of the 报名码, answered by ``show_found``.
 
 Every answer is personal: ``private, no-store`` (so neither the page cache,
 ``portal/pagecache.py``, nor a browser or proxy keeps it) and not indexed.
 """
 
+from django.conf import settings
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -52,6 +55,7 @@ def _render(request, context, status=200):
             "listing": listing,
             "recent_days": service.RECENT_DAYS,
             "in_wechat": in_wechat(request),
+            "sms_login": settings.MY_SIGNUPS_SMS_CODE,
             "done": DONE.get(request.GET.get("done", "")),
             "phone": "",
             "code": "",
@@ -88,9 +92,16 @@ def my_signups(request):
         limits.count_failed_lookup(request)
         # The same answer for a wrong code and an unknown number.
         return _render(request, {**typed, "error": service.NOT_FOUND}, 404)
+    return show_found(request, found, now)
+
+
+def show_found(request, found: service.Listing, now=None):
+    """The answer to a lookup that proved a phone: its sign-ups with those this
+    browser holds, which the cookie then remembers too. Shown at once, not after
+    a redirect: a browser that keeps no cookie (some in-app browsers) still sees
+    them. Also the answer of an SMS code (notify/views.py)."""
+    now = now or timezone.now()
     listing = service.merged(found, service.held(signup_cookie.held(request), now))
-    # Shown at once, not after a redirect: a browser that keeps no cookie
-    # (some in-app browsers) still sees them.
     response = _render(request, {"listing": listing, "found": True})
     return signup_cookie.remember_all(request, response, found.ids)
 

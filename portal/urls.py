@@ -10,6 +10,7 @@ from wagtail.images.views.serve import ServeView
 from events import my_views
 from events.views import serve_page_file
 from home import admin_urls as scoped_admin_urls
+from notify import views as notify_views
 from search import views as search_views
 
 urlpatterns = [
@@ -30,6 +31,8 @@ urlpatterns = [
     path("my/", my_views.my_signups, name="my_signups"),
     path("my/cancel/<str:token>/", my_views.my_cancel, name="my_signup_cancel"),
     path("my/forget/", my_views.my_forget, name="my_signups_forget"),
+    # … or by a one-time code sent by SMS (notify/views.py).
+    path("my/sms/", notify_views.my_sms_code, name="my_signups_sms"),
     path("share/", include("sharing.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(

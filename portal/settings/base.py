@@ -427,6 +427,21 @@ SIGNUP_LIMIT_PER_PHONE = limit_rate("SIGNUP_LIMIT_PER_PHONE", "5/10m")
 # switches these too.
 MY_SIGNUPS_LIMIT_PER_ADDRESS = limit_rate("MY_SIGNUPS_LIMIT_PER_ADDRESS", "20/10m")
 MY_SIGNUPS_LIMIT_PER_PHONE = limit_rate("MY_SIGNUPS_LIMIT_PER_PHONE", "5/1h")
+# 我的报名 by a one-time code sent by SMS (notify/login_code.py, /my/sms/): each
+# request for a code counts against its address and against the phone typed
+# (every request: each may send a message, which costs money and must not be
+# usable to flood a stranger's phone); a phone gets one code per
+# MY_SIGNUPS_CODE_RESEND_SECONDS. A code is good for MY_SIGNUPS_CODE_SECONDS and
+# MY_SIGNUPS_CODE_ATTEMPTS wrong tries. Checking a code counts like a lookup.
+MY_SIGNUPS_CODE_LIMIT_PER_ADDRESS = limit_rate(
+    "MY_SIGNUPS_CODE_LIMIT_PER_ADDRESS", "10/1h"
+)
+MY_SIGNUPS_CODE_LIMIT_PER_PHONE = limit_rate("MY_SIGNUPS_CODE_LIMIT_PER_PHONE", "3/1h")
+MY_SIGNUPS_CODE_RESEND_SECONDS = int(
+    os.environ.get("MY_SIGNUPS_CODE_RESEND_SECONDS", "60")
+)
+MY_SIGNUPS_CODE_SECONDS = int(os.environ.get("MY_SIGNUPS_CODE_SECONDS", "600"))
+MY_SIGNUPS_CODE_ATTEMPTS = int(os.environ.get("MY_SIGNUPS_CODE_ATTEMPTS", "5"))
 # The door page's lookup by the phone's last four digits, per staff account
 # (events/staff/door.py): a busy door checks in a few people a minute.
 DOOR_LOOKUP_LIMIT = limit_rate("DOOR_LOOKUP_LIMIT", "120/10m")
@@ -628,7 +643,8 @@ WECHAT_TIMEOUT = float(os.environ.get("WECHAT_TIMEOUT", "3"))
 # notify.backends.LogBackend (log the text, phone masked, send nothing: the
 # default) or notify.backends.AliyunBackend (阿里云短信 SendSms, with the access
 # key, the approved signature and one approved template per kind; each template
-# gets the parameters ${title} ${time} ${place} ${code}).
+# gets the parameters ${title} ${time} ${place} ${code}; the 验证码 template of
+# login_code, 我的报名's one-time code, gets ${code}).
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notify.backends.LogBackend")
 # host[:port], or http(s)://host[:port]; empty: dysmsapi.aliyuncs.com over HTTPS.
 SMS_ENDPOINT = os.environ.get("SMS_ENDPOINT", "")
@@ -637,8 +653,14 @@ SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET", "")
 SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
 SMS_TEMPLATES = {
     kind: os.environ.get(f"SMS_TEMPLATE_{kind.upper()}", "")
-    for kind in ("promoted", "changed", "cancelled", "reminder")
+    for kind in ("promoted", "changed", "cancelled", "reminder", "login_code")
 }
+# 我的报名 offers "用短信验证码查找" when a real SMS backend and the login_code
+# template are configured (MY_SIGNUPS_SMS_CODE=true/false decides otherwise).
+MY_SIGNUPS_SMS_CODE = env_bool(
+    "MY_SIGNUPS_SMS_CODE",
+    SMS_BACKEND != "notify.backends.LogBackend" and bool(SMS_TEMPLATES["login_code"]),
+)
 # Seconds to wait for the provider (connect, then read).
 SMS_TIMEOUT = float(os.environ.get("SMS_TIMEOUT", "5"))
 # A failed send is tried again after SMS_RETRY_SECONDS, doubling each time up to

@@ -10,6 +10,10 @@ Staff move the session: one message to each opted-in sign-up still active (乙,
 丁), none to 丙. The reminder the day before: ``send_reminders`` run twice, the
 worker run twice, one message (乙, the only confirmed one who opted in).
 
+我的报名 by SMS code (another activity): 戊 signs up on one phone, and on another
+phone, without any 报名码, asks for a code by SMS, types it, sees the sign-up and
+cancels it.
+
 Times are relative to now, and the reminder hour is 0, so the day before has
 begun whatever the clock says: the session starts in 20 hours (moved to 21)."""
 
@@ -29,6 +33,7 @@ TEMPLATES = {
     "CHANGED": "SMS_200000002",
     "CANCELLED": "SMS_200000003",
     "REMINDER": "SMS_200000004",
+    "LOGIN_CODE": "SMS_200000005",
 }
 
 SETUP = """
@@ -210,3 +215,88 @@ def test_promotion_move_and_reminder_each_send_once(
     assert errors == []
     for context in contexts:
         context.close()
+
+
+SMS_SETUP = """
+import json
+from datetime import timedelta
+from django.utils import timezone
+from home.models import CommunityPage
+from tests.factories import ActivityPageFactory
+
+start = (timezone.now() + timedelta(days=3)).replace(second=0, microsecond=0)
+page = ActivityPageFactory(
+    parent=CommunityPage.objects.get(slug="jiayuan"),
+    title="甲院手机摄影课（验证码）", venue="甲院党群服务中心一楼",
+    registration_required=True, capacity=10, max_party_size=1,
+    start=start, end=start + timedelta(hours=2),
+)
+print(json.dumps({"url": page.url, "id": page.id}))
+"""
+
+STATUS = """
+import json
+from events.models import Registration
+print(json.dumps(list(Registration.objects.filter(
+    occurrence__page_id={id}).values_list("status", flat=True))))
+"""
+
+
+def new_phone(browser):
+    return browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        user_agent=WECHAT_UA,
+        locale="zh-CN",
+    )
+
+
+def test_my_signups_by_sms_code_on_another_phone(
+    sms_server, sms, browser, screenshot_dir
+):
+    server = sms_server
+    activity = server.python(SMS_SETUP)
+    number = "13911110005"
+    first, second = new_phone(browser), new_phone(browser)
+    try:
+        sign_up(first.new_page(), server, activity["url"], "戊戊", number, False)
+        b = second.new_page()
+        errors = []
+        b.on(
+            "response",
+            lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 else None,
+        )
+        b.goto(server.url + "/my/")
+        b.get_by_role("link", name="用短信验证码查找").click()
+        b.wait_for_url("**/my/sms/")
+        b.get_by_label("报名用的手机号").fill(number)
+        b.get_by_role("button", name="获取验证码").click()
+        assert "验证码短信已经发出" in b.locator("[role=status]").inner_text()
+        codes = [
+            m["TemplateParam"]["code"]
+            for m in sms.delivered
+            if m["TemplateCode"] == TEMPLATES["LOGIN_CODE"]
+            and m["PhoneNumbers"] == number
+        ]
+        assert len(codes) == 1
+        field = b.get_by_label("短信验证码")
+        assert field.bounding_box()["height"] >= 44
+        field.fill(codes[0])
+        b.screenshot(path=screenshot_dir / "my-signups-sms-code.png", full_page=True)
+        b.get_by_role("button", name="查看我的报名").click()
+        item = b.locator(".my-item", has_text="甲院手机摄影课（验证码）")
+        assert item.count() == 1
+        b.screenshot(path=screenshot_dir / "my-signups-sms-found.png", full_page=True)
+        item.get_by_role("link", name="取消报名").click()
+        b.wait_for_url("**/my/cancel/*/")
+        b.get_by_role("button", name="确认取消").click()
+        b.wait_for_url("**/my/?done=cancelled")
+        assert "已取消" in b.locator(".my-item", has_text="手机摄影课").inner_text()
+        assert server.python(STATUS.replace("{id}", str(activity["id"]))) == [
+            "cancelled"
+        ]
+        assert errors == []
+    finally:
+        first.close()
+        second.close()
