@@ -10,6 +10,7 @@ from wagtail.images.views.serve import ServeView
 from events import my_views
 from events.views import serve_page_file
 from home import admin_urls as scoped_admin_urls
+from portal import elder
 from search import views as search_views
 
 urlpatterns = [
@@ -31,6 +32,8 @@ urlpatterns = [
     path("my/cancel/<str:token>/", my_views.my_cancel, name="my_signup_cancel"),
     path("my/forget/", my_views.my_forget, name="my_signups_forget"),
     path("share/", include("sharing.urls")),
+    # 长辈模式 / 标准模式 switch in every page's header (portal/elder.py).
+    path("mode/<str:mode>/", elder.switch, name="switch_mode"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(
         "robots.txt",
