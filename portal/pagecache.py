@@ -51,7 +51,7 @@ from django.http import HttpResponse
 from django.utils.cache import cc_delim_re, get_conditional_response, get_max_age
 from django.utils.http import parse_http_date_safe
 
-from portal import pagecache_local
+from portal import elder, pagecache_local
 
 HEADER = "X-Page-Cache"
 GENERATIONS = ("content", "seats")
@@ -132,18 +132,20 @@ def in_wechat(request) -> bool:
 
 
 def cache_key(request) -> str:
-    """One key per host, path, content-selecting query and browser family (pages
-    show an 'open in the system browser' hint inside WeChat)."""
+    """One key per host, path, content-selecting query, browser family (pages
+    show an 'open in the system browser' hint inside WeChat) and display mode
+    (长辈模式, portal/elder.py: its own variant of every page)."""
     query = urlencode(kept_params(request.META.get("QUERY_STRING", "")))
-    raw = "|".join(
-        (
-            request.get_host(),
-            request.path,
-            query,
-            "wx" if in_wechat(request) else "",
-            getattr(request, "LANGUAGE_CODE", ""),
-        )
-    )
+    parts = [
+        request.get_host(),
+        request.path,
+        query,
+        "wx" if in_wechat(request) else "",
+        getattr(request, "LANGUAGE_CODE", ""),
+    ]
+    if elder.is_elder(request):  # the standard mode keeps the key it always had
+        parts.append(elder.ELDER)
+    raw = "|".join(parts)
     return "pagecache:" + hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -11,6 +11,7 @@ from events import my_views
 from events.views import serve_page_file
 from home import admin_urls as scoped_admin_urls
 from notify import views as notify_views
+from portal import elder
 from search import views as search_views
 
 urlpatterns = [
@@ -34,6 +35,8 @@ urlpatterns = [
     # … or by a one-time code sent by SMS (notify/views.py).
     path("my/sms/", notify_views.my_sms_code, name="my_signups_sms"),
     path("share/", include("sharing.urls")),
+    # 长辈模式 / 标准模式 switch in every page's header (portal/elder.py).
+    path("mode/<str:mode>/", elder.switch, name="switch_mode"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(
         "robots.txt",
