@@ -37,6 +37,10 @@ NOT_SENT = "短信暂时发不出去，请过几分钟再试，或用报名码�
 
 
 def _render(request, context, status=200):
+    errors = context.get("errors", {})
+    # The error summary at the top of the form links to each field.
+    fields = {"phone": "my-sms-phone", "code": "my-sms-code"}
+    context["error_links"] = [(fields[name], text) for name, text in errors.items()]
     response = render(
         request,
         TEMPLATE,

@@ -166,6 +166,16 @@ def test_bad_input_gets_a_chinese_message(client, code_login, signed_up, data, m
     response = client.post(SMS, data)
     assert response.status_code == 400 and message in text(response)
     assert code_login.delivered == []
+    # The error summary at the top of the form, focused, links to the field.
+    summary = re.search(r'<div class="error-summary".*?</div>', text(response), re.S)
+    assert summary and "autofocus" in summary.group()
+    field = (
+        "my-sms-code"
+        if data.get("step") == "check" and "手机号" not in message
+        else "my-sms-phone"
+    )
+    assert f'href="#{field}"' in summary.group()
+    assert f'id="{field}"' in text(response)
 
 
 def test_full_width_digits_are_read(client, code_login, signed_up):
