@@ -63,7 +63,7 @@ def measure(page, mode: str, axe_source: str) -> dict:
         """() => axe.run(document, {resultTypes: ["violations"]}).then(r =>
             r.violations
                 .filter(v => v.impact === "serious" || v.impact === "critical")
-                .map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(", ")}`))"""
+                .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" "))))"""
     )
     found = {
         "small text": sizes["smallText"],
