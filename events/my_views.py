@@ -85,16 +85,7 @@ def my_signups(request):
         phone = service.parse_phone(request.POST.get("phone", ""))
         code = service.parse_code(request.POST.get("code", ""))
     except service.LookupInputError as error:
-        return _render(
-            request,
-            {
-                **typed,
-                "errors": {error.field: error.message},
-                # The error summary at the top of the form links to the field.
-                "error_links": [(f"my-{error.field}", error.message)],
-            },
-            400,
-        )
+        return _render(request, {**typed, "errors": {error.field: error.message}}, 400)
     now = timezone.now()
     found = service.find(phone, code, now)
     if found is None:

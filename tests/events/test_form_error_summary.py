@@ -126,3 +126,29 @@ def test_my_signups_not_found_is_a_focused_summary(client):
     assert response.status_code == 404
     box = summary(response.content.decode())
     assert "autofocus" in box and 'role="alert"' in box
+
+
+@pytest.fixture
+def sms_lookup(settings):
+    """我的报名 by SMS code turned on (notify/views.py); the inputs tested here are
+    refused before any message would be sent."""
+    settings.SMS_TEMPLATES = {**settings.SMS_TEMPLATES, "login_code": "SMS_1"}
+    settings.MY_SIGNUPS_SMS_CODE = True
+
+
+@pytest.mark.parametrize(
+    ("data", "anchor"),
+    [
+        ({"step": "send", "phone": "123"}, "my-sms-phone"),
+        ({"step": "check", "phone": "13912345678", "code": "12"}, "my-sms-code"),
+    ],
+)
+def test_sms_lookup_errors_are_a_focused_summary(client, sms_lookup, data, anchor):
+    response = client.post("/my/sms/", data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    box = summary(html)
+    assert "autofocus" in box and 'role="alert"' in box
+    assert f'<a href="#{anchor}">' in box
+    assert f'id="{anchor}"' in html
+    assert html.count('role="alert"') == 1
