@@ -33,12 +33,15 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+from bench import browser
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 SIZES = {"activities": 2000, "honours": 500, "articles": 300, "signups": 20000}
 QUICK_SIZES = {"activities": 120, "honours": 40, "articles": 30, "signups": 600}
+UNCACHED = ("feed", "signup")
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -151,6 +154,8 @@ class Bench:
             "DJANGO_SETTINGS_MODULE": "portal.settings.production",
             "BIND": f"127.0.0.1:{port}",
             "PAGE_CACHE_SECONDS": "600" if page_cache else "0",
+            # The full render: no cached page parts either.
+            "FRAGMENT_CACHE_SECONDS": "600" if page_cache else "0",
         }
         if self.redis:
             subprocess.run(
@@ -217,15 +222,22 @@ class Bench:
             "capacity__isnull=True, start__gt=timezone.now()).order_by('start')"
             ".first().page_id)\n"
             "signup = Page.objects.get(pk=o.page_id)\n"
+            "from home.models import ArticlePage, CommunityPage\n"
+            "community = CommunityPage.objects.live().order_by('path').first()\n"
+            "article = ArticlePage.objects.live().order_by('-date', 'pk').first()\n"
             "print(json.dumps({'index': index.url, 'activity': plain.url,"
-            " 'signup': signup.url, 'occurrence': o.pk}))\n"
+            " 'signup': signup.url, 'occurrence': o.pk, 'community': community.url,"
+            " 'article': article.url}))\n"
         )
         found = self.shell_json(code)
         self.signup_page, self.occurrence = found["signup"], found["occurrence"]
         return {
             "home": "/",
             "activity_index": found["index"],
+            "community": found["community"],
             "activity": found["activity"],
+            "signup": found["signup"] + "signup/",
+            "article": found["article"],
             "search": "/search/?q=" + urllib.parse.quote("讲堂"),
             "feed": found["index"] + "calendar.ics",
         }
@@ -238,7 +250,7 @@ class Bench:
             "from django.test.utils import CaptureQueriesContext\n"
             f"targets = {json.dumps(targets)}\n"
             "counts = {}\n"
-            "with override_settings(PAGE_CACHE_SECONDS=0):\n"
+            "with override_settings(PAGE_CACHE_SECONDS=0, FRAGMENT_CACHE_SECONDS=0):\n"
             "    client = Client()\n"
             "    for name, url in targets.items():\n"
             "        client.get(url)\n"
@@ -253,25 +265,91 @@ class Bench:
         with urllib.request.urlopen(url, timeout=30) as response:
             return response.headers.get("X-Page-Cache", "")
 
+    @staticmethod
+    def worker_memory(process) -> list[dict]:
+        """RSS, PSS and USS (MB) of each gunicorn worker. RSS counts pages shared
+        with the master (what preloading shares) in every worker; USS is what a
+        worker holds alone, PSS its fair share of the rest."""
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        workers = []
+        for pid in children.read_text().split():
+            fields = {}
+            try:
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    name, _, value = line.partition(":")
+                    if value.strip().endswith("kB"):
+                        fields[name] = int(value.split()[0])
+            except OSError:
+                continue
+            uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+            workers.append(
+                {
+                    "pid": int(pid),
+                    "rss_mb": round(fields.get("Rss", 0) / 1024, 1),
+                    "pss_mb": round(fields.get("Pss", 0) / 1024, 1),
+                    "uss_mb": round(uss / 1024, 1),
+                }
+            )
+        return workers
+
+    @staticmethod
+    def worker_cpu(process) -> float:
+        """CPU seconds (user + system) used so far by the gunicorn workers."""
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        ticks = 0
+        for pid in children.read_text().split():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def run_pages(self, targets, page_cache: bool):
         process, base = self.serve(page_cache)
+        self.memory_start = self.worker_memory(process)
         try:
             figures = {}
             for name, path in targets.items():
                 # Warm up: renditions, the jieba dictionary, the cache entry.
                 for _ in range(3):
                     state = self.cache_state(base + path)
-                if page_cache and name != "feed" and state != "HIT":
+                # The sign-up form carries a CSRF token: never stored (PASS).
+                if page_cache and name not in UNCACHED and state != "HIT":
                     raise SystemExit(f"{name}: 预热后仍未命中缓存（{state!r}）")
                 # Two seconds at full load, not counted: every worker process
                 # compiles its templates and fills its caches first.
                 self.wrk(base + path, duration=2)
+                cpu = self.worker_cpu(process)
                 figures[name] = self.wrk(base + path)
+                # CPU seconds the workers spent per request: steadier than
+                # req/s on a machine shared with other work.
+                spent = self.worker_cpu(process) - cpu
+                figures[name]["cpu_ms"] = round(
+                    1000 * spent / max(figures[name]["requests"], 1), 2
+                )
                 figures[name]["cache"] = state or "off"
                 print(f"   {name:15} {self.describe(figures[name])}")
+            self.memory_end = self.worker_memory(process)
             return figures
         finally:
             self.stop(process)
+
+    def run_browser(self, targets):
+        """Page weight and LCP on an emulated slow 4G (bench/browser.py), against
+        the cached site as residents get it."""
+        process, base = self.serve(True)
+        try:
+            for path in targets.values():
+                for _ in range(2):
+                    self.cache_state(base + path)
+            figures = browser.measure(base, targets)
+        finally:
+            self.stop(process)
+        for name, page in figures.items():
+            print(f"   {name:15} {browser.describe(name, page)}")
+        return figures
 
     def run_signup_mix(self):
         process, base = self.serve(True)
@@ -326,6 +404,7 @@ class Bench:
         return (
             f"{f['rps']:8.1f} 次/秒  p50 {f['p50_ms']:7.1f}  p95 {f['p95_ms']:7.1f}"
             f"  p99 {f['p99_ms']:7.1f} 毫秒  错误 {f['errors']}"
+            + (f"  CPU {f['cpu_ms']:.2f} 毫秒/次" if "cpu_ms" in f else "")
         )
 
     # -- the whole run -----------------------------------------------------------
@@ -344,8 +423,12 @@ class Bench:
         print("   " + json.dumps(queries, ensure_ascii=False))
         print("== 未命中缓存（页面缓存关闭，每次都渲染）")
         misses = self.run_pages(targets, page_cache=False)
+        memory = {"full_render": {"start": self.memory_start, "end": self.memory_end}}
         print("== 命中缓存")
         hits = self.run_pages(targets, page_cache=True)
+        memory["cached"] = {"start": self.memory_start, "end": self.memory_end}
+        print("== 首屏字节与 LCP（微信 UA，390×844，慢速 4G 1.6 Mbps/150 ms，冷缓存）")
+        weight = self.run_browser(targets)
         print("== 浏览 + 报名混合（每 10 个请求 1 个报名）")
         print("   报名频率限制已关闭（SIGNUP_LIMITS_ENABLED=false）：压测同一地址报名")
         mix = self.run_signup_mix()
@@ -369,7 +452,12 @@ class Bench:
             "miss": misses,
             "hit": hits,
             "signup_mix": mix,
+            "page_weight": weight,
+            "worker_memory": memory,
         }
+        (DATA / "last-result.json").write_text(
+            json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+        )
         self.report(result)
         if not self.args.quick:
             RESULTS.mkdir(parents=True, exist_ok=True)
@@ -388,16 +476,30 @@ class Bench:
         print()
         print(
             f"{'页面':16}{'查询':>6}{'未命中 次/秒':>14}{'p95 毫秒':>10}"
-            f"{'命中 次/秒':>12}{'p95 毫秒':>10}{'倍数':>8}"
+            f"{'CPU 毫秒':>10}{'命中 次/秒':>12}{'p95 毫秒':>10}{'CPU 毫秒':>10}"
         )
         for name in result["targets"]:
             miss, hit = result["miss"][name], result["hit"][name]
             print(
                 f"{name:18}{result['queries'][name] or '-':>6}"
                 f"{miss['rps']:>14.1f}{miss['p95_ms']:>10.1f}"
+                f"{miss.get('cpu_ms', 0):>10.2f}"
                 f"{hit['rps']:>14.1f}{hit['p95_ms']:>10.1f}"
-                f"{hit['rps'] / miss['rps']:>9.1f}×"
+                f"{hit.get('cpu_ms', 0):>10.2f}  {hit['cache']}"
             )
+        print()
+        print("首屏（冷缓存，慢速 4G）:")
+        for name, page in result["page_weight"].items():
+            print(f"  {name:16}{browser.describe(name, page)}")
+        print()
+        print("gunicorn 工作进程内存（MB，RSS / PSS / USS；USS 是进程独占的）:")
+        for run, states in result["worker_memory"].items():
+            for state, workers in states.items():
+                text = ", ".join(
+                    f"{w['rss_mb']:.0f}/{w['pss_mb']:.0f}/{w['uss_mb']:.0f}"
+                    for w in workers
+                )
+                print(f"  {run:12}{'压测前' if state == 'start' else '压测后'}: {text}")
         mix = result["signup_mix"]
         print(
             f"报名混合: {mix['rps']:.1f} 次/秒, p95 {mix['p95_ms']:.1f} 毫秒, "

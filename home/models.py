@@ -22,7 +22,7 @@ from wagtail.models import Orderable, Page, PageManager
 from wagtail.search import index
 
 from core.blocks import BodyBlock, StandardBodyBlock
-from core.images import renditions_prefetch
+from core.images import prefetch_renditions
 from core.models import (
     TITLE_PANELS,
     BasePage,
@@ -129,7 +129,14 @@ class HomePage(BasePage):
         if "result" in routed:
             return routed["result"]
         model = ContentType.objects.get_for_id(content_type_id).model_class()
-        page = model.objects.filter(pk=page_id).first() if model else None
+        # With its pictures (cover …: ``image_sizes``), which the page shows and
+        # shares: one query instead of one more per picture.
+        pictures = list(getattr(model, "image_sizes", {})) if model else []
+        page = (
+            model.objects.select_related(*pictures).filter(pk=page_id).first()
+            if model
+            else None
+        )
         if page is None:  # gone without a content change (a rolled-back save)
             return super().route(request, path_components)
         return page.route(request, path_components[levels:])
@@ -316,20 +323,33 @@ class CommunityPage(BasePage):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["sub_brands"] = self.sub_brands.select_related(
-            "image"
-        ).prefetch_related(renditions_prefetch("image", "card"))
-        context["gallery"] = self.gallery_images.select_related(
-            "image"
-        ).prefetch_related(renditions_prefetch("image", "gallery"))
-        # Its activities come from {% upcoming_activities %} / {% past_activities %}
-        # (events_tags) in the template.
-        context["honours"] = HonourPage.objects.for_listing(self.home_path).filter(
-            community=self
-        )[:6]
-        context["articles"] = ArticlePage.objects.for_listing(self.home_path).filter(
-            community=self
-        )[:5]
+        sub_brands = list(self.sub_brands.select_related("image"))
+        gallery = list(self.gallery_images.select_related("image"))
+        # Its activities come from {% community_activities %} (events_tags) in
+        # the template.
+        honours = list(
+            HonourPage.objects.for_listing(self.home_path)
+            .filter(community=self)
+            .prefetch_related(None)[:6]
+        )
+        articles = list(
+            ArticlePage.objects.for_listing(self.home_path)
+            .filter(community=self)
+            .prefetch_related(None)[:5]
+        )
+        # Every picture's renditions in one query rather than one per list.
+        prefetch_renditions(
+            [
+                (self.cover, ("banner", "share")),
+                *((item.image, ("card",)) for item in sub_brands),
+                *((item.image, ("gallery",)) for item in gallery),
+                *((honour.portrait, ("portrait",)) for honour in honours),
+                *((article.cover, ("thumb",)) for article in articles),
+            ]
+        )
+        context.update(
+            sub_brands=sub_brands, gallery=gallery, honours=honours, articles=articles
+        )
         return context
 
 

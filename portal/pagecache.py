@@ -48,10 +48,15 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpResponse
-from django.utils.cache import cc_delim_re, get_conditional_response, get_max_age
+from django.utils.cache import (
+    cc_delim_re,
+    get_conditional_response,
+    get_max_age,
+    patch_vary_headers,
+)
 from django.utils.http import parse_http_date_safe
 
-from portal import elder, pagecache_local
+from portal import compression, elder, pagecache_local
 
 HEADER = "X-Page-Cache"
 GENERATIONS = ("content", "seats")
@@ -461,22 +466,30 @@ class PageCacheMiddleware:
         if current(entry, generations):
             if local:
                 pagecache_local.entries.put(key, entry)
-            return self.conditional(request, self.replay(entry, "HIT"))
+            return self.conditional(request, self.replay(entry, "HIT", request))
 
         response = self.get_response(request)
         if hasattr(response, "render") and not response.is_rendered:
             response.render()
         if storable(response):
             deps = request.__dict__.get("_page_cache_depends", {"content"})
+            # One copy, gzipped once here (portal/compression.py): a hit is
+            # sent as stored to the browsers that take gzip (nearly all).
+            packed = compression.compressible(response)
             entry = {
                 "gens": {name: generations[name] for name in deps},
                 "status": response.status_code,
                 "headers": [
                     (k, v)
                     for k, v in response.items()
-                    if k.lower() not in ("set-cookie", HEADER.lower())
+                    if k.lower() not in ("set-cookie", "content-length", HEADER.lower())
                 ],
-                "content": response.content,
+                "content": (
+                    compression.compress(response.content)
+                    if packed
+                    else response.content
+                ),
+                "encoding": "gzip" if packed else "",
                 "expires": time.time() + settings.PAGE_CACHE_SECONDS,
             }
             store.set(key, entry, settings.PAGE_CACHE_SECONDS)
@@ -508,10 +521,25 @@ class PageCacheMiddleware:
         return result
 
     @staticmethod
-    def replay(entry, state: str) -> HttpResponse:
-        response = HttpResponse(entry["content"], status=entry["status"])
+    def replay(entry, state: str, request) -> HttpResponse:
+        """The stored response; a gzipped one as it is to a browser that takes
+        gzip, unpacked for one that does not (both ``Vary: Accept-Encoding``, as
+        a miss answered by the compression middleware)."""
+        content = entry["content"]
+        encoded = entry.get("encoding") == "gzip"
+        if encoded and not compression.accepts_gzip(request):
+            content, encoded = compression.decompress(content), False
+        response = HttpResponse(content, status=entry["status"])
         for name, value in entry["headers"]:
             response[name] = value
+        if entry.get("encoding"):
+            patch_vary_headers(response, ("Accept-Encoding",))
+        if encoded:
+            response["Content-Encoding"] = "gzip"
+            etag = response.get("ETag")
+            if etag and etag.startswith('"'):
+                response["ETag"] = "W/" + etag  # as GZipMiddleware does
+        response["Content-Length"] = str(len(content))
         response[HEADER] = state
         return response
 
@@ -529,7 +557,7 @@ def stale_response(request) -> HttpResponse | None:
         return None
     if entry is None:
         return None
-    response = PageCacheMiddleware.replay(entry, STALE)
+    response = PageCacheMiddleware.replay(entry, STALE, request)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -579,6 +607,4 @@ def connect_signals() -> None:
     for label in CONTENT_MODELS:
         model = apps.get_model(label)
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pc-s-{label}")
-        post_delete.connect(
-            content_changed, sender=model, dispatch_uid=f"pc-d-{label}"
-        )
+        post_delete.connect(content_changed, sender=model, dispatch_uid=f"pc-d-{label}")

@@ -88,6 +88,8 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PIECE = re.compile(r"[0-9a-z]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 _t2s = opencc.OpenCC("t2s")
+# jieba's parsed dictionary in the temp directory (gunicorn.conf.py names it too).
+JIEBA_CACHE_FILE = "portal-jieba.cache"
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 _terms: set[str] = set()
@@ -102,9 +104,12 @@ def normalise(text: str) -> str:
 
 
 def _jieba() -> jieba.Tokenizer:
-    """This process's tokenizer, created on first use: jieba's dictionary ships in
-    the package; its parsed cache goes to the temp directory (never the checkout,
-    never the network) and its start-up messages are silenced."""
+    """This process's tokenizer: jieba's default one, its dictionary loaded on
+    first use. The dictionary ships in the package; its parsed cache goes to the
+    temp directory (never the checkout, never the network) and its start-up
+    messages are silenced. Under gunicorn the master has loaded it before forking
+    the workers (portal/gunicorn.conf.py, ``on_starting``), so they share its
+    ~65 MB instead of each parsing its own copy."""
     global _tokenizer
     if _tokenizer is None:
         with _lock:
@@ -112,10 +117,11 @@ def _jieba() -> jieba.Tokenizer:
                 import jieba  # imported on first use: every process pays it otherwise
 
                 jieba.setLogLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.tmp_dir = tempfile.gettempdir()
-                tokenizer.cache_file = "portal-jieba.cache"
-                tokenizer.initialize()
+                tokenizer = jieba.dt
+                if not tokenizer.initialized:
+                    tokenizer.tmp_dir = tempfile.gettempdir()
+                    tokenizer.cache_file = JIEBA_CACHE_FILE
+                    tokenizer.initialize()
                 _add_words(tokenizer, BASE_TERMS)
                 _add_plain_words(tokenizer, resident_words.synonym_words())
                 _tokenizer = tokenizer

@@ -43,5 +43,9 @@ def breadcrumbs(context):
     page = context.get("page")
     ancestors = []
     if isinstance(page, Page) and page.depth > 2:
-        ancestors = list(page.get_ancestors().filter(depth__gte=2))
+        # The site's structure, like the menu: kept until the next content change.
+        ancestors = pagecache.remember(
+            f"crumbs:{page.path}",
+            lambda: list(page.get_ancestors().filter(depth__gte=2)),
+        )
     return {"request": context.get("request"), "ancestors": ancestors, "page": page}

@@ -195,6 +195,13 @@ class EventPage(RoutablePageMixin, BasePage):
     calendar work on those. The public routes (sign-up, result, feeds) are in
     ``events/views.py``."""
 
+    # The card's and page's kicker reads ``series`` (讲堂) and ``festival``
+    # (节日活动) on every type: blank here, fields of those types. A name a
+    # template asks of a page that lacks it costs Django a ``dir()`` of the page
+    # (a failed lookup), which was a tenth of the activity index's render.
+    series = ""
+    festival = ""
+
     start = models.DateTimeField(
         "开始时间", help_text="重复活动填第一次活动的开始时间，以后每次同一时刻开始"
     )

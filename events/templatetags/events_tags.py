@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from events.lunar import Festival, next_festival_date
 from events.models import Occurrence
-from events.occurrences import active_counts, occurrence_listing
+from events.occurrences import active_counts, coming_and_past, occurrence_listing
 from events.registration import WAITLIST_RULE
 from portal import pagecache
 
@@ -44,6 +44,21 @@ def upcoming_activities(context, page, community=None, limit=4):
 def past_activities(context, page, community=None, limit=3):
     """The last ``limit`` occurrences that have ended, newest first."""
     return _activities(context, page, past=True, community=community, limit=limit)
+
+
+@register.simple_tag(takes_context=True)
+def community_activities(context, page, community, coming=6, past=3):
+    """A community page's two lists, ``.coming`` and ``.past`` (as
+    ``upcoming_activities`` and ``past_activities`` give them), in the queries
+    of one (``occurrences.coming_and_past``)."""
+    pagecache.depends_on(context.get("request"), "seats")
+    upcoming, ended = coming_and_past(
+        page.home_path,
+        community=getattr(community, "pk", community),
+        coming=coming,
+        past=past,
+    )
+    return {"coming": upcoming, "past": ended}
 
 
 @register.simple_tag

@@ -77,6 +77,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # gzip for text responses, outermost so that it sees every response as it
+    # leaves: a miss is compressed after the page cache stored it, a hit comes
+    # compressed from the cache and passes (portal/compression.py).
+    "portal.compression.CompressionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy (portal/security.py). Outermost with the headers
     # above, so every response gets it on the way out: cache hits (the policy in

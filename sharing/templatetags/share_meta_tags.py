@@ -121,9 +121,14 @@ def share_meta(context):
 
 @register.simple_tag(takes_context=True)
 def share_image(context):
-    """The share image as the first <img> of the body: WeChat versions without
-    the JS-SDK card take the first large enough picture of the page. Hidden from
-    sight and from screen readers."""
+    """The share image as the first <img> of the body, inside WeChat only: WeChat
+    versions without the JS-SDK card (or a page whose JS-SDK signature fails) take
+    the first picture of at least 300×300 as the card's. Any other browser would
+    download it for nothing (it was the largest file of most pages), so it is
+    not there; the page cache keeps WeChat's copy of a page apart anyway
+    (``pagecache.cache_key``). Hidden from sight and from screen readers."""
+    if not pagecache.in_wechat(context["request"]):
+        return ""
     image = share_data(context)["image"]
     if not image:
         return ""

@@ -79,8 +79,21 @@ class ShareTags(HTMLParser):
             self.title += data
 
 
-def share_tags(client, path, params=None) -> ShareTags:
-    response = client.get(path, params or {})
+# The hidden share image is only sent inside WeChat (the only browser that reads
+# it); the share metadata is checked as WeChat gets it.
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 13; V2134A Build/TP1A.220624.014; wv) "
+    "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 "
+    "Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 MicroMessenger/8.0.47"
+)
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 13; V2134A) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/116.0.0.0 Mobile Safari/537.36"
+)
+
+
+def share_tags(client, path, params=None, user_agent=WECHAT_UA) -> ShareTags:
+    response = client.get(path, params or {}, HTTP_USER_AGENT=user_agent)
     assert response.status_code == 200, (path, params)
     return ShareTags(response.content.decode())
 
@@ -247,6 +260,28 @@ def test_small_cover_gives_way_to_the_default_image(client, site):
     type(cover).objects.filter(pk=cover.pk).update(width=640, height=200)
     tags = share_tags(client, page_path(page))
     assert_complete(tags, page_path(page))
-    assert "fill-600x600" in tags.meta["og:image"]
-    expected = default.get_rendition("fill-600x600|format-jpeg|jpegquality-80")
+    assert "fill-300x300" in tags.meta["og:image"]
+    expected = default.get_rendition("fill-300x300|format-jpeg|jpegquality-80")
     assert tags.meta["og:image"] == HOST + expected.url
+
+
+def test_share_image_is_sent_inside_wechat_only(client, settings):
+    """Outside WeChat nothing reads the hidden share image: it is not in the page
+    (it was the largest download of most pages); inside WeChat it is the body's
+    first picture, 300×300, the smallest WeChat takes for a card. With the page
+    cache on, each browser family gets its own copy, the first request of each a
+    MISS and the second a HIT."""
+    settings.PAGE_CACHE_SECONDS = 300
+    page = ArticlePage.objects.live().exclude(cover=None).order_by("path").first()
+    path = page_path(page)
+    for state in ("MISS", "HIT"):
+        outside = client.get(path, HTTP_USER_AGENT=PHONE_UA)
+        inside = client.get(path, HTTP_USER_AGENT=WECHAT_UA)
+        assert outside["X-Page-Cache"] == inside["X-Page-Cache"] == state
+        assert ShareTags(outside.content.decode()).meta["og:image"]
+        assert "share-image" not in outside.content.decode()
+        tags = ShareTags(inside.content.decode())
+        assert tags.first_img["class"] == "share-image"
+        assert tags.first_img["src"] == tags.meta["og:image"]
+        assert (tags.first_img["width"], tags.first_img["height"]) == ("300", "300")
+        assert image_size(tags.first_img["src"]) == (300, 300)
