@@ -18,6 +18,7 @@ LAYERS = {
     "sharing": 4,
     "search": 4,
     "notify": 4,
+    "volunteers": 4,
     "demo": 5,
 }
 
@@ -35,7 +36,7 @@ DATA_MODULES = {"demo/content.py"}
 KNOWN_LONG: set[str] = set()
 MAX_LINES = 700
 # The apps this layout added; each says in apps.py what lives there.
-NEW_APPS = ("portal", "core", "sharing", "notify", "demo")
+NEW_APPS = ("portal", "core", "sharing", "notify", "volunteers", "demo")
 
 
 def app_modules():

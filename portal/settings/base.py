@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "sharing",
     "search",
     "notify",
+    "volunteers",
     "demo",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
