@@ -116,7 +116,9 @@ def test_login_failures_on_both_servers_add_up_to_a_lockout(servers):
     locked = admin_login((a, b)[FAILURE_LIMIT % 2], "错误的密码", attacker)
     assert locked.status == 429
     assert "登录失败次数过多，请 15 分钟后再试" in locked.text
-    assert locked.headers["Retry-After"] == "900"
+    # 15 minutes from the failure that locked it: a second less when the answer
+    # came a second later (a loaded machine).
+    assert 890 <= int(locked.headers["Retry-After"]) <= 900
     # The right password, on each server, from the locked address: refused.
     for server in (a, b):
         assert admin_login(server, PASSWORD, attacker).status == 429
