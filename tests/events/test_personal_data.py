@@ -187,10 +187,15 @@ def test_consent_box_is_unticked_and_next_to_the_privacy_link(client, page, site
     text = html(response)
     tag = re.search(r"<input[^>]*name=\"consent\"[^>]*>", text).group(0)
     assert 'type="checkbox"' in tag and "checked" not in tag
-    label = re.search(r"<label>\s*" + re.escape(tag) + r"(.*?)</label>", text, re.S)
-    privacy_url = SiteSettings.for_site(site).privacy_page.url
-    assert f'href="{privacy_url}"' in label.group(1)
+    label = re.search(
+        r"<label>\s*" + re.escape(tag) + r"(.*?)</label>(.*?)</p>", text, re.S
+    )
+    assert "《隐私说明》" in label.group(1)
     assert "活动结束 90 天后删除" in label.group(1)
+    # The link right after the label, a target of its own (a link inside the
+    # label was an 18 px target, and a tap on it could tick the box).
+    privacy_url = SiteSettings.for_site(site).privacy_page.url
+    assert f'href="{privacy_url}"' in label.group(2)
 
 
 def test_sign_up_without_consent_is_refused_and_writes_nothing(client, page):
