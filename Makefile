@@ -81,9 +81,11 @@ serve: migrate system-deps
 	trap 'kill -TERM -$$worker 2>/dev/null; wait $$worker; trap - EXIT' EXIT INT TERM; \
 	$(SERVE_ENV) BIND=$(HOST):$(PORT) $(BIN)/gunicorn portal.wsgi:application -c portal/gunicorn.conf.py
 
-# A large synthetic site served by gunicorn and measured with wrk (bench/run.py);
-# results go to bench/results/. BENCH_ARGS="--rebuild" starts the site over.
-bench: migrate system-deps
+# A large synthetic site served by gunicorn and measured with wrk (bench/run.py),
+# and each page type's first screen on an emulated slow 4G in Debian's Chromium
+# (bench/browser.py); results go to bench/results/. BENCH_ARGS="--rebuild" starts
+# the site over.
+bench: migrate system-deps browser-deps
 	@.ci/system-deps wrk
 	$(PY) -m bench.run $(BENCH_ARGS)
 	@$(MAKE) --no-print-directory bench-report
