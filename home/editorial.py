@@ -53,10 +53,31 @@ PUBLISHER_MODEL_PERMISSIONS = [
     ("search", "synonymgroup", "change_synonymgroup"),
     ("search", "synonymgroup", "delete_synonymgroup"),
 ]
+# 志愿服务 (the volunteers app, named by label only): community editors manage
+# their own community's teams, volunteers, posts, hours and time bank (scoped in
+# volunteers/staff/access.py) with names and phones masked; 街道宣传办 all of it.
+VOLUNTEER_MODEL_PERMISSIONS = [
+    ("volunteers", model, f"{action}_{model}")
+    for model, actions in (
+        ("team", ("add", "change", "delete", "view")),
+        ("volunteer", ("add", "change", "view")),
+        ("volunteerpost", ("add", "change", "delete", "view")),
+        ("postsignup", ("change", "view")),
+        ("servicerecord", ("add", "change", "view")),
+        ("timebankentry", ("add", "view")),
+    )
+    for action in actions
+]
+PUBLISHER_MODEL_PERMISSIONS += [
+    *VOLUNTEER_MODEL_PERMISSIONS,
+    ("volunteers", "volunteer", "view_volunteer_personal_data"),
+    ("volunteers", "volunteersettings", "change_volunteersettings"),
+]
 EDITOR_MODEL_PERMISSIONS = [
     ("wagtailadmin", "admin", "access_admin"),
     ("events", "registration", "view_registration"),
     ("events", "registration", "change_registration"),
+    *VOLUNTEER_MODEL_PERMISSIONS,
 ]
 
 

@@ -110,7 +110,7 @@ class Volunteer(models.Model):
         verbose_name = "志愿者"
         verbose_name_plural = "志愿者"
         ordering = ["-applied_at", "pk"]
-        permissions = [("view_personal_data", "查看志愿者姓名和手机号")]
+        permissions = [("view_volunteer_personal_data", "查看志愿者姓名和手机号")]
         constraints = [
             # One current registration per mobile: the lookup and post sign-ups
             # find a volunteer by phone + code.

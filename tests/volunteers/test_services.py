@@ -437,3 +437,20 @@ def test_departed_volunteers_personal_data_is_purged_after_retention(volunteer, 
     ).values_list("label", flat=True)
     assert all("王" not in label for label in labels)
     assert roster.purge_departed().purged == 0  # idempotent
+
+
+def test_purge_command(volunteer, staff):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    roster.leave(
+        volunteer.pk, user=staff, now=timezone.now() - datetime.timedelta(days=10)
+    )
+    out = StringIO()
+    call_command("purge_volunteer_data", "--days", "30", stdout=out)
+    assert "已清除 0 位" in out.getvalue()
+    call_command("purge_volunteer_data", "--days", "5", stdout=out)
+    assert "已清除 1 位" in out.getvalue()
+    volunteer.refresh_from_db()
+    assert volunteer.is_erased
