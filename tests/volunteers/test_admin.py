@@ -249,3 +249,56 @@ def test_door_checks_in_and_out_and_deposits(client, jiayuan, people):
     assert (
         own.code not in client.get(door, {"occurrence": occurrence.pk}).content.decode()
     )
+
+
+def test_post_capacity_not_below_the_places_taken(client, jiayuan, people):
+    own = people[0]
+    page = signup_activity(parent=jiayuan, capacity=20)
+    occurrence = Occurrence.objects.get(page_id=page.pk)
+    post = VolunteerPost.objects.create(occurrence=occurrence, title="签到", capacity=2)
+    posts.sign_up(post.pk, phone=own.phone, code=own.code)
+    client.force_login(user("jiayuan"))
+    url = reverse("volunteers_posts:edit", args=[post.pk])
+    response = client.post(
+        url, {"occurrence": occurrence.pk, "title": "签到", "capacity": "0"}
+    )
+    assert response.status_code == 200
+    post.refresh_from_db()
+    assert post.capacity == 2
+    response = client.post(
+        url, {"occurrence": occurrence.pk, "title": "签到", "capacity": "3"}
+    )
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.capacity == 3
+
+
+@pytest.mark.parametrize("username", ["jiayuan", "xuanchuan"])
+def test_every_page_opens(client, people, username):
+    client.force_login(user(username))
+    for name in (
+        "volunteers_teams:index",
+        "volunteers_teams:add",
+        "volunteers_volunteers:index",
+        "volunteers_volunteers:add",
+        "volunteers_posts:index",
+        "volunteers_posts:add",
+        "volunteers_records:index",
+        "volunteers_bank:index",
+        "volunteers_record_hours",
+        "volunteers_withdraw",
+        "volunteers_transfer",
+        "volunteers_door",
+    ):
+        response = client.get(reverse(name))
+        assert response.status_code == 200, name
+    own = people[0]
+    edit = reverse("volunteers_volunteers:edit", args=[own.pk])
+    assert client.get(edit).status_code == 200
+
+
+def test_residents_and_plain_staff_are_kept_out(client, django_user_model):
+    plain = django_user_model.objects.create_user("plain", password="x")
+    client.force_login(plain)
+    for name in ("volunteers_door", "volunteers_record_hours", "volunteers_withdraw"):
+        assert client.get(reverse(name)).status_code in (302, 403)

@@ -294,6 +294,8 @@ class PostFormMixin(ScopedFormMixin):
         form = super().get_form(form_class)
         taken = self.object.taken if getattr(self, "object", None) else 0
         if taken:
+            # Its sign-ups belong to this session: the post stays with it.
+            form.fields["occurrence"].disabled = True
             form.fields["capacity"].min_value = taken
             form.fields["capacity"].validators.append(_at_least(taken))
         return form
