@@ -51,7 +51,9 @@ TEXT_TYPES = ("text/", "application/xml", "application/json", "image/svg")
 SKIP_PREFIXES = ("/admin/", "/media/", "/images/", "/static/", "/documents/")
 SKIP_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".ico", ".css", ".js")
 CRAWL_LIMIT = 4000
-ECHOES = ("q={}", 'value="{}"', "搜索：{}", "与“{}”", "符合<em>{}</em>")
+# The 长辈模式 switch's ?next= carries the page's own address, query and all
+# (portal/elder.py switch_url): "q%3D" and the query encoded twice.
+ECHOES = ("q={}", "q%3D{}", 'value="{}"', "搜索：{}", "与“{}”", "符合<em>{}</em>")
 # Unmistakable names (2–4 characters): none may appear on a public page.
 NAMES = ["欧阳明月", "司马青云", "诸葛秋菊", "上官春燕", "慕容海涛", "东方晓梅"]
 
@@ -250,13 +252,15 @@ def test_no_public_page_shows_a_full_phone_number(client, residents):
 
 
 def without_echo(text: str, url: str) -> str:
-    """A search page repeats what was typed into it — in its links, its search
-    box, its title and its "nothing found for …" — which is no leak. Only those
-    places are blanked; the typed number anywhere else still counts."""
+    """A search page repeats what was typed into it — in its links (the mode
+    switch's too), its search box, its title and its "nothing found for …" —
+    which is no leak. Only those places are blanked; the typed number anywhere
+    else still counts."""
     for typed in (v for vs in parse_qs(urlsplit(url).query).values() for v in vs):
+        shown = (escape(typed), quote_plus(typed), quote_plus(quote_plus(typed)))
         for form in ECHOES:
-            text = text.replace(form.format(escape(typed)), form.format(""))
-            text = text.replace(form.format(quote_plus(typed)), form.format(""))
+            for echo in shown:
+                text = text.replace(form.format(echo), form.format(""))
     return text
 
 
