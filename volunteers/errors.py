@@ -29,6 +29,9 @@ MESSAGES = {
     "note_missing": "请写明支取的用途（享受了什么服务或兑换了什么物品）。",
     "withdraw_kind_invalid": "请选择支取类型：享受服务或兑换物品。",
     "post_capacity_invalid": "岗位人数至少为 1。",
+    "post_capacity_below_taken": "已有 {taken} 人报名，人数不能少于 {taken}。",
+    "post_title_taken": "这一场已经有叫这个名字的岗位了，请换一个名字。",
+    "post_session_fixed": "这个岗位已有人报名，不能换到别的场次。",
     # Who
     "credentials_wrong": "手机号或志愿者编号不对，请核对；忘记编号请联系社区工作人员。",
     "not_active": "这位志愿者不在册（申请中或已退出），不能操作。",

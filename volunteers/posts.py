@@ -55,6 +55,48 @@ def _claim(post: VolunteerPost) -> bool:
     return rows.filter(taken__lte=F("capacity") - 1).update(taken=F("taken") + 1) == 1
 
 
+def update_post(
+    post_id: int,
+    *,
+    title: str,
+    capacity: int,
+    description: str = "",
+    occurrence_id: int | None = None,
+) -> VolunteerPost:
+    """Change a post's name, number of places, description and (while nobody
+    holds a place) session — the admin's edit form — under the post's lock, so
+    that a sign-up at the same moment is either counted before the check or
+    waits for it. Only these fields are written: ``taken`` is the service's
+    alone (the form's copy may be stale). Raises NotFoundError,
+    InvalidInputError (``post_capacity_invalid``, ``post_capacity_below_taken``,
+    ``post_title_taken``, ``post_session_fixed``), BusyError."""
+    if capacity is None or capacity < 1:
+        raise InvalidInputError("post_capacity_invalid", field="capacity")
+    with service_transaction():
+        post = _lock_post(post_id)
+        taken = _confirmed(post.pk)
+        if occurrence_id is not None and occurrence_id != post.occurrence_id:
+            if taken:
+                raise InvalidInputError("post_session_fixed", field="occurrence")
+            post.occurrence_id = occurrence_id
+        if capacity < taken:
+            raise InvalidInputError(
+                "post_capacity_below_taken", field="capacity", taken=taken
+            )
+        if (
+            VolunteerPost.objects.filter(occurrence_id=post.occurrence_id, title=title)
+            .exclude(pk=post.pk)
+            .exists()
+        ):
+            raise InvalidInputError("post_title_taken", field="title")
+        post.title, post.capacity, post.description = title, capacity, description
+        post.taken = taken
+        post.save(
+            update_fields=["occurrence", "title", "capacity", "description", "taken"]
+        )
+    return post
+
+
 def sign_up(post_id: int, *, phone: str, code: str, now=None) -> PostSignup:
     """A volunteer (在册, found by mobile + code) takes a place in a post. Raises
     InvalidInputError (``credentials_wrong``, the same for any mismatch),

@@ -11,11 +11,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
+from wagtail.models import ModelLogEntry
 
 from events.models import Occurrence
 from home.models import CommunityPage
 from tests.factories import signup_activity
 from volunteers import bank, posts, roster
+from volunteers.errors import VolunteerError
 from volunteers.models import (
     PostSignup,
     ServiceRecord,
@@ -271,6 +273,82 @@ def test_post_capacity_not_below_the_places_taken(client, jiayuan, people):
     assert response.status_code == 302
     post.refresh_from_db()
     assert post.capacity == 3
+
+
+def test_sign_ups_during_an_edit_are_counted_not_overwritten(
+    client, jiayuan, people, monkeypatch
+):
+    """An editor saves 2 places while 1 is taken; two volunteers sign up after
+    the form was checked and before it is saved (made to happen inside the
+    form's validation here). The save is refused in Chinese (3 hold places),
+    and ``taken`` stays 3: the form's stale copy (1) is never written back, so
+    the post is never 3 sign-ups for 2 places. A save of 3 then goes through."""
+    from volunteers.staff import viewsets
+
+    first, second, third = people[:3]
+    page = signup_activity(parent=jiayuan, capacity=20)
+    occurrence = Occurrence.objects.get(page_id=page.pk)
+    post = VolunteerPost.objects.create(occurrence=occurrence, title="引导", capacity=4)
+    posts.sign_up(post.pk, phone=first.phone, code=first.code)
+    checking = viewsets._at_least
+    racing = []
+
+    def at_least_then_two_sign_ups(taken):
+        check = checking(taken)
+
+        def during_validation(value):
+            check(value)
+            if not racing:
+                racing.append(True)
+                for volunteer in (second, third):
+                    posts.sign_up(post.pk, phone=volunteer.phone, code=volunteer.code)
+
+        return during_validation
+
+    monkeypatch.setattr(viewsets, "_at_least", at_least_then_two_sign_ups)
+    client.force_login(user("jiayuan"))
+    url = reverse("volunteers_posts:edit", args=[post.pk])
+    form = {"occurrence": occurrence.pk, "title": "引导", "capacity": "2"}
+    response = client.post(url, form)
+    assert racing and response.status_code == 200
+    assert "已有 3 人报名，人数不能少于 3。" in response.content.decode()
+    post.refresh_from_db()
+    assert (post.capacity, post.taken) == (4, 3)
+    response = client.post(url, {**form, "title": "引导员", "capacity": "3"})
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert (post.title, post.capacity, post.taken) == ("引导员", 3, 3)
+    assert ModelLogEntry.objects.filter(
+        object_id=str(post.pk), action="wagtail.edit"
+    ).exists()
+
+
+def test_posts_update_service_refuses_bad_input(jiayuan, people):
+    page = signup_activity(parent=jiayuan, capacity=20)
+    occurrence = Occurrence.objects.get(page_id=page.pk)
+    post = VolunteerPost.objects.create(occurrence=occurrence, title="引导", capacity=2)
+    VolunteerPost.objects.create(occurrence=occurrence, title="签到", capacity=2)
+    posts.sign_up(post.pk, phone=people[0].phone, code=people[0].code)
+    other = signup_activity(parent=jiayuan, capacity=20)
+    cases = [
+        ({"capacity": 0}, "岗位人数至少为 1。"),
+        ({"title": "签到"}, "这一场已经有叫这个名字的岗位了"),
+        (
+            {"occurrence_id": Occurrence.objects.get(page_id=other.pk).pk},
+            "不能换到别的场次",
+        ),
+    ]
+    for change, text in cases:
+        fields = {"title": "引导", "capacity": 2, **change}
+        with pytest.raises(VolunteerError) as refused:
+            posts.update_post(post.pk, **fields)
+        assert text in refused.value.message
+        post.refresh_from_db()
+        assert (post.title, post.capacity, post.occurrence_id) == (
+            "引导",
+            2,
+            occurrence.pk,
+        )
 
 
 @pytest.mark.parametrize("username", ["jiayuan", "xuanchuan"])

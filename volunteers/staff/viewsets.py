@@ -16,8 +16,9 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
+from wagtail.log_actions import log
 
-from .. import bank, roster
+from .. import bank, posts, roster
 from ..errors import VolunteerError
 from ..models import (
     ServiceRecord,
@@ -329,7 +330,30 @@ class PostCreateView(PostFormMixin, generic.CreateView):
 
 
 class PostEditView(PostFormMixin, generic.EditView):
-    pass
+    """Saved through ``posts.update_post`` (the post's lock; ``taken`` never
+    written from the form): a sign-up at the same moment cannot be lost or
+    overfill the post."""
+
+    def save_instance(self):
+        data = self.form.cleaned_data
+        post = posts.update_post(
+            self.object.pk,
+            title=data["title"],
+            capacity=data["capacity"],
+            description=data.get("description", ""),
+            occurrence_id=data["occurrence"].pk if data.get("occurrence") else None,
+        )
+        log(instance=post, action="wagtail.edit", user=self.request.user)
+        return post
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except VolunteerError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, error.message)
+            self.produced_error_message = self.get_error_message()
+            return self.form_invalid(form)
 
 
 class PostDeleteView(ScopedMixin, generic.DeleteView):
