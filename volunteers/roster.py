@@ -91,20 +91,33 @@ def apply(
 ) -> Volunteer:
     """A public application (申请中) that staff approve. Raises InvalidInputError
     (bad name or phone, the phone already current), BusyError."""
+    return _register(
+        VolunteerStatus.APPLIED,
+        audit.APPLIED,
+        None,
+        name,
+        phone,
+        community,
+        skills,
+        teams,
+        now,
+    )
+
+
+def _register(status, action, user, name, phone, community, skills, teams, now):
     name, phone, skills = clean_person(name, phone, skills)
-    now = now or timezone.now()
     with service_transaction():
         volunteer = _create(
-            status=VolunteerStatus.APPLIED,
-            user=None,
-            now=now,
+            status=status,
+            user=user,
+            now=now or timezone.now(),
             teams=teams,
             name=name,
             phone=phone,
             community=community,
             skills=skills,
         )
-        audit.log(volunteer, audit.APPLIED, None, volunteer)
+        audit.log(volunteer, action, user, volunteer)
     return volunteer
 
 
@@ -112,21 +125,17 @@ def add(
     *, name: str, phone: str, user, community=None, skills: str = "", teams=(), now=None
 ) -> Volunteer:
     """Staff register a volunteer directly (在册). Raises as ``apply``."""
-    name, phone, skills = clean_person(name, phone, skills)
-    now = now or timezone.now()
-    with service_transaction():
-        volunteer = _create(
-            status=VolunteerStatus.ACTIVE,
-            user=user,
-            now=now,
-            teams=teams,
-            name=name,
-            phone=phone,
-            community=community,
-            skills=skills,
-        )
-        audit.log(volunteer, audit.ADDED, user, volunteer)
-    return volunteer
+    return _register(
+        VolunteerStatus.ACTIVE,
+        audit.ADDED,
+        user,
+        name,
+        phone,
+        community,
+        skills,
+        teams,
+        now,
+    )
 
 
 def _locked(volunteer_id: int) -> Volunteer:
