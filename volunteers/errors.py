@@ -6,6 +6,8 @@ and, where it belongs to one, the form ``field`` — the pattern of
 ``events/errors.py``. When one is raised, nothing was stored.
 """
 
+from portal.services import ServiceError
+
 MESSAGES = {
     # What was typed
     "name_missing": "请填写姓名。",
@@ -89,22 +91,12 @@ def message(code: str, **params) -> str:
     return MESSAGES[code].format(**params)
 
 
-class VolunteerError(Exception):
-    """A change refused for a reason the volunteer or staff member can act on."""
+class VolunteerError(ServiceError):
+    """A change refused for a reason the volunteer or staff member can act on
+    (``portal.services.ServiceError`` with this catalogue)."""
 
-    code = ""
-
-    def __init__(self, code: str | None = None, *, field: str | None = None, **params):
-        self.code = code or self.code
-        if self.code not in MESSAGES:
-            raise ValueError(f"no message for volunteer error code {self.code!r}")
-        self.params = params
-        self.message = message(self.code, **params)
-        self.field = field if field is not None else FIELDS.get(self.code)
-        super().__init__(self.message)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.code!r})"
+    messages = MESSAGES
+    fields = FIELDS
 
 
 class InvalidInputError(VolunteerError):
