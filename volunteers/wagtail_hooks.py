@@ -7,7 +7,15 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
 from . import audit
-from .staff import views
+from .models import (
+    PostSignup,
+    ServiceRecord,
+    Team,
+    TimeBankEntry,
+    Volunteer,
+    VolunteerPost,
+)
+from .staff import access, views
 from .staff.viewsets import VolunteerViewSetGroup
 
 
@@ -63,3 +71,20 @@ def register_door_menu_item():
 def register_volunteer_log_actions(actions):
     for action, formatter in audit.FORMATTERS.items():
         actions.register_action(action)(formatter)
+
+
+@hooks.register("register_scoped_log_models")
+def register_scoped_log_models():
+    """站点历史: a community editor sees the volunteer entries of their own
+    communities' rows only (events/staff/access.py scoped_log_entries)."""
+    return {
+        model: (lambda user, model=model: access.scoped(model.objects.all(), user))
+        for model in (
+            Team,
+            Volunteer,
+            ServiceRecord,
+            TimeBankEntry,
+            VolunteerPost,
+            PostSignup,
+        )
+    }
