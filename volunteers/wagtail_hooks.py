@@ -6,7 +6,7 @@ from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
-from . import audit
+from . import audit, report
 from .staff import views
 from .staff.viewsets import VolunteerViewSetGroup
 
@@ -63,3 +63,9 @@ def register_door_menu_item():
 def register_volunteer_log_actions(actions):
     for action, formatter in audit.FORMATTERS.items():
         actions.register_action(action)(formatter)
+
+
+@hooks.register("year_report_sections")
+def volunteer_hours_section(year, *, community_ids=None, now=None):
+    """志愿服务时长 by community in 活动统计 (events/report_sections.py)."""
+    return report.hours_section(year, community_ids=community_ids, now=now)
