@@ -89,6 +89,9 @@ class YearFigures:
     by_month: list[tuple[str, Figures]] = field(default_factory=list)
     by_kind: list[tuple[str, Figures]] = field(default_factory=list)
     total: Figures = field(default_factory=Figures)
+    # The rows' communities in order, (pk or None for 全街道, title, live):
+    # other tables of the report (``report_sections``) line up with them.
+    communities: list[tuple[int | None, str, bool]] = field(default_factory=list)
 
     def tables(self) -> list[tuple[str, str, list[tuple[str, Figures]]]]:
         """(sheet / section title, first column heading, rows)."""
@@ -197,9 +200,12 @@ def year_figures(
     if community_ids is not None:
         communities = communities.filter(pk__in=community_ids)
     community_rows = []
+    community_list = []
     if community_ids is None:
         community_rows.append((SUBDISTRICT, by_community.pop(None, Figures())))
+        community_list.append((None, SUBDISTRICT, True))
     for pk, title, live in communities.values_list("pk", "title", "live"):
+        community_list.append((pk, title, live))
         figures = by_community.pop(pk, None)
         if live or figures:
             community_rows.append((title, figures or Figures()))
@@ -210,6 +216,7 @@ def year_figures(
         by_month=[(f"{month}月", figures) for month, figures in by_month.items()],
         by_kind=[(kind_labels.get(k, k), figures) for k, figures in by_kind.items()],
         total=total,
+        communities=community_list,
     )
 
 

@@ -6,7 +6,7 @@ from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
-from . import audit
+from . import audit, report
 from .models import (
     PostSignup,
     ServiceRecord,
@@ -88,3 +88,9 @@ def register_scoped_log_models():
             PostSignup,
         )
     }
+
+
+@hooks.register("year_report_sections")
+def volunteer_hours_section(year, *, community_ids=None, now=None):
+    """志愿服务时长 by community in 活动统计 (events/report_sections.py)."""
+    return report.hours_section(year, community_ids=community_ids, now=now)

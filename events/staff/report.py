@@ -25,7 +25,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from portal.text import spreadsheet_text
 
-from .. import stats
+from .. import report_sections, stats
 from . import access, charts
 
 URL_NAME = "events_year_report"
@@ -45,9 +45,13 @@ def _as_text(cell) -> None:
         cell.data_type = "s"
 
 
-def workbook(figures: stats.YearFigures, scope_label: str) -> bytes:
+def workbook(
+    figures: stats.YearFigures,
+    scope_label: str,
+    sections: list[report_sections.SectionTable] = (),
+) -> bytes:
     """The report's tables as XLSX: sheets 按社区 / 按月份 / 按类型 (each with its
-    合计 row) and 说明."""
+    合计 row), one per section other apps add (``report_sections``), and 说明."""
     book = Workbook()
     book.remove(book.active)  # openpyxl's "Sheet"
     headings = [label for _, label in stats.COLUMNS]
@@ -66,12 +70,22 @@ def workbook(figures: stats.YearFigures, scope_label: str) -> bytes:
             cell.font = Font(bold=True)
         sheet.column_dimensions["A"].width = 16
         sheet.freeze_panes = "B2"
+    for table in sections:
+        sheet = book.create_sheet(table.section.sheet[:31])
+        sheet.append([table.section.heading, *table.headings])
+        for label, values in [*table.rows, ("合计", table.total)]:
+            sheet.append([_cell(label), *(_cell(value) for value in values)])
+            _as_text(sheet.cell(row=sheet.max_row, column=1))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.column_dimensions["A"].width = 16
+        sheet.freeze_panes = "B2"
     notes = book.create_sheet("说明")
     for line in [
         ("年份", figures.year),
         ("范围", _cell(scope_label)),
         ("导出时间", timezone.localtime().strftime("%Y-%m-%d %H:%M")),
-        *[("口径", line) for line in DEFINITIONS],
+        *[("口径", line) for line in definitions(sections)],
     ]:
         notes.append(list(line))
         _as_text(notes.cell(row=notes.max_row, column=2))
@@ -88,6 +102,10 @@ DEFINITIONS = [
     "到场率：签到人数 ÷ 报名人数。",
     "候补：活动开始时仍在候补的报名（份）及人数，即名额未能满足的需求。",
 ]
+
+
+def definitions(sections) -> list[str]:
+    return [*DEFINITIONS, *(line for t in sections for line in t.section.definitions)]
 
 
 class YearReportView(WagtailAdminTemplateMixin, TemplateView):
@@ -115,6 +133,9 @@ class YearReportView(WagtailAdminTemplateMixin, TemplateView):
         self.year, self.problem = stats.parse_year(request.GET.get("year"), this_year)
         self.scope = access.community_scope(request.user)
         self.figures = stats.year_figures(self.year, community_ids=self.scope)
+        self.sections = report_sections.year_sections(
+            self.year, community_ids=self.scope, communities=self.figures.communities
+        )
         if request.GET.get("export") == "xlsx":
             return self.export()
         return super().get(request, *args, **kwargs)
@@ -127,7 +148,8 @@ class YearReportView(WagtailAdminTemplateMixin, TemplateView):
 
     def export(self) -> HttpResponse:
         response = HttpResponse(
-            workbook(self.figures, self.scope_label), content_type=XLSX
+            workbook(self.figures, self.scope_label, self.sections),
+            content_type=XLSX,
         )
         response["Content-Disposition"] = content_disposition_header(
             as_attachment=True, filename=f"活动统计-{self.year}.xlsx"
@@ -151,7 +173,8 @@ class YearReportView(WagtailAdminTemplateMixin, TemplateView):
                 )
             ],
             headings=[label for _, label in stats.COLUMNS],
-            definitions=DEFINITIONS,
+            sections=self.sections,
+            definitions=definitions(self.sections),
             year=self.year,
             years=years,
             problem=self.problem,

@@ -20,6 +20,7 @@ from wagtail.models import Collection, Page, Site
 
 from demo import content
 from demo import images as demo_images
+from demo import volunteers as demo_volunteers
 from home.editorial import (
     IMAGE_ROOT_COLLECTION,
     SUBDISTRICT_GROUP,
@@ -188,6 +189,8 @@ class Command(BaseCommand):
         groups = setup_editorial_roles(home, communities.values())
         self.users(groups, communities)
         self.sign_ups()
+        # Teams, volunteers, posts, hours and the time bank (demo/volunteers.py).
+        self.created += demo_volunteers.load(communities, self.stdout)
 
     def home_page(self, root: Page, images_root: Collection) -> HomePage:
         home = HomePage.objects.first()

@@ -1,0 +1,71 @@
+"""志愿服务时长 in 活动统计 (报告 › 活动统计): service hours by community for a
+year, a section of the year-end report through events' hook
+``year_report_sections`` (``events/report_sections.py``; registered in
+``wagtail_hooks.py``). Counts only, no person: nothing to mask.
+
+Two queries whatever the number of volunteers and records: one grouped by
+community, one for the totals (a volunteer who served in two communities counts
+once in 合计).
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from events.report_sections import Section
+
+from .models import ServiceRecord, ServiceSource
+
+CENT = Decimal("0.01")
+COLUMNS = [
+    ("volunteers", "服务志愿者（人）"),
+    ("records", "服务记录（条）"),
+    ("hours", "服务时长（小时）"),
+    ("post_hours", "其中活动岗位（小时）"),
+]
+DEFINITIONS = [
+    "志愿服务时长：服务日期在当年的服务记录（活动岗位签退记录的时长和工作人员录入的"
+    "日常服务时长），以更正后的时长为准；按记录所属社区统计：街道统一组织的活动，"
+    "岗位时长记入志愿者所在社区；不属于任何社区的志愿者的日常服务单列一行。",
+    "服务志愿者：当年有服务记录的志愿者人数；在几个社区服务的志愿者各社区都计入，"
+    "合计只计一次。",
+]
+
+
+def _figures(row: dict) -> dict:
+    return {
+        "volunteers": row["n_volunteers"],
+        "records": row["n_records"],
+        "hours": Decimal(row["n_hours"] or 0).quantize(CENT),
+        "post_hours": Decimal(row["n_post_hours"] or 0).quantize(CENT),
+    }
+
+
+def hours_section(year: int, *, community_ids=None, now=None) -> Section:
+    """Service hours of ``year`` by community (全街道: records of no community,
+    shown to the unscoped only) and in total."""
+    records = ServiceRecord.objects.filter(
+        date__gte=date(year, 1, 1), date__lt=date(year + 1, 1, 1)
+    )
+    if community_ids is not None:
+        records = records.filter(community_id__in=community_ids)
+    figures = {
+        "n_volunteers": Count("volunteer", distinct=True),
+        "n_records": Count("pk"),
+        "n_hours": Sum("hours"),
+        "n_post_hours": Sum("hours", filter=Q(source=ServiceSource.POST)),
+    }
+    by_community = {
+        row["community_id"]: _figures(row)
+        for row in records.order_by().values("community_id").annotate(**figures)
+    }
+    return Section(
+        title="志愿服务时长（按社区）",
+        sheet="志愿服务时长",
+        columns=COLUMNS,
+        by_community=by_community,
+        total=_figures(records.aggregate(**figures)),
+        zero={"hours": Decimal("0.00"), "post_hours": Decimal("0.00")},
+        definitions=DEFINITIONS,
+    )
