@@ -96,6 +96,8 @@ class HomePage(BasePage):
         "home.HonourIndexPage",
         "home.NewsIndexPage",
         "home.StandardPage",
+        # By label: home may not import volunteers (layer 4).
+        "volunteers.VolunteerIndexPage",
     ]
     max_count = 1
     share_image_field = "banner_image"

@@ -41,6 +41,7 @@ from home.models import (
     SiteSettings,
     StandardPage,
 )
+from volunteers.pages import VolunteerIndexPage
 
 SUBDISTRICT_COLOUR = "#A8071A"
 DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
@@ -169,6 +170,10 @@ class Command(BaseCommand):
         )
         for data in content.ARTICLES:
             self.article(news_index, data, communities, images_root)
+        # 志愿服务: teams, volunteers and hours are demo/volunteers.py's.
+        self.child(
+            home, VolunteerIndexPage, "volunteers", title="志愿服务", show_in_menus=True
+        )
         about = self.child(
             home,
             StandardPage,
