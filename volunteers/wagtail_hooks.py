@@ -9,11 +9,18 @@ from wagtail.admin.menu import MenuItem
 from . import audit
 from .staff import views
 from .staff.viewsets import VolunteerViewSetGroup
+from .staff.wish_admin import WishViewSet
+
+
+class VolunteerMenu(VolunteerViewSetGroup):
+    """The 志愿服务 group with 微心愿 (volunteers/staff/wish_admin.py) last."""
+
+    items = (*VolunteerViewSetGroup.items, WishViewSet)
 
 
 @hooks.register("register_admin_viewset")
 def register_volunteer_viewsets():
-    return VolunteerViewSetGroup()
+    return VolunteerMenu()
 
 
 @hooks.register("register_admin_urls")

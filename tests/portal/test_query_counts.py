@@ -39,6 +39,8 @@ from tests.factories import (
     NewsIndexPageFactory,
     make_site,
 )
+from volunteers import wishes
+from volunteers.wish_pages import WishBoardPage
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +50,9 @@ EXPECTED_QUERIES = {
     "home": 16,
     "communities": 6,
     # Every picture's renditions in one query, both activity lists in one pass,
-    # the page loaded with its cover (18 before issue 19).
-    "community": 13,
+    # the page loaded with its cover (18 before issue 19); + 1: its 微心愿
+    # counts, one conditional aggregate ({% community_wishes %}, issue 20).
+    "community": 13 + 1,
     "honours": 7,
     "honours by year": 7,
     "news": 6,
@@ -84,7 +87,10 @@ def qc_site(db):
         "honours": HonourIndexPageFactory(parent=home),
         "news": NewsIndexPageFactory(parent=home),
         "lecturer": Lecturer.objects.create(name="王老师", photo=ImageFactory()),
+        # The 微心愿 board: the community page shows its counts.
+        "wishes": WishBoardPage(title="微心愿", slug="wishes"),
     }
+    home.add_child(instance=site["wishes"])
     site["community"] = CommunityPageFactory(
         parent=site["communities"], slug="c-main", cover=ImageFactory()
     )
@@ -169,6 +175,17 @@ def add_items(site, count, start):
             cover=ImageFactory(),
             **({"lecturer": site["lecturer"]} if (i + 1) % 3 == 1 else {}),
         )
+        wish = wishes.publish(
+            user=None,
+            community=community,
+            title=f"心愿{i}",
+            recipient_name=f"张{i}",
+            due_date=timezone.localdate() + timedelta(days=30),
+        )
+        if i % 2:
+            wishes.claim_by_unit(
+                wish.pk, unit_name=f"单位{i}", contact_name="赵明", phone="13800004444"
+            )
         activity = site["activity"]
         registration.sign_up(
             activity,

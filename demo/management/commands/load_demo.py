@@ -188,6 +188,9 @@ class Command(BaseCommand):
         groups = setup_editorial_roles(home, communities.values())
         self.users(groups, communities)
         self.sign_ups()
+        from demo.wishes import load_wishes  # after demo volunteers: they claim
+
+        load_wishes(self, home, communities, images_root)
 
     def home_page(self, root: Page, images_root: Collection) -> HomePage:
         home = HomePage.objects.first()
