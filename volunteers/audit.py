@@ -20,6 +20,13 @@ POST_SIGNED_UP = "volunteers.post.signed_up"
 POST_CANCELLED = "volunteers.post.cancelled"
 CHECKED_IN = "volunteers.post.checked_in"
 CHECKED_OUT = "volunteers.post.checked_out"
+WISH_PUBLISHED = "volunteers.wish.published"
+WISH_EDITED = "volunteers.wish.edited"
+WISH_CLAIMED = "volunteers.wish.claimed"
+WISH_RELEASED = "volunteers.wish.released"
+WISH_FULFILLED = "volunteers.wish.fulfilled"
+WISH_WITHDRAWN = "volunteers.wish.withdrawn"
+WISH_PURGED = "volunteers.wish.purged"
 
 
 def label(volunteer) -> str:
@@ -33,6 +40,18 @@ def log(instance, action: str, user, volunteer, **data):
         user=user,
         title=label(volunteer),
         data={"code": volunteer.code, **data},
+    )
+
+
+def log_wish(wish, action: str, user, **data):
+    """A 微心愿 entry: labelled with the wish's title; data holds the wish id and
+    what was done (a claimant as the board shows it: 志愿者 王** / unit name)."""
+    return log_action(
+        instance=wish,
+        action=action,
+        user=user,
+        title=wish.title[:60],
+        data={"wish": wish.pk, "title": wish.title, **data},
     )
 
 
@@ -78,5 +97,17 @@ FORMATTERS = {
     CHECKED_IN: _formatter("志愿者签到", "志愿者签到：{code} {post}（{session}）"),
     CHECKED_OUT: _formatter(
         "志愿者签退", "志愿者签退：{code} {post}，服务 {hours} 小时"
+    ),
+    WISH_PUBLISHED: _formatter("发布微心愿", "发布微心愿：{title}"),
+    WISH_EDITED: _formatter("修改微心愿", "修改微心愿：{title}"),
+    WISH_CLAIMED: _formatter("认领微心愿", "认领微心愿：{title}（{claimant}）"),
+    WISH_RELEASED: _formatter(
+        "取消心愿认领", "取消心愿认领：{title}（{claimant}），原因：{reason}"
+    ),
+    WISH_FULFILLED: _formatter("微心愿已完成", "微心愿已完成：{title}（{line}）"),
+    WISH_WITHDRAWN: _formatter("撤下微心愿", "撤下微心愿：{title}，原因：{reason}"),
+    WISH_PURGED: _formatter(
+        "微心愿个人信息到期清除",
+        "清除微心愿的个人信息：{wishes} 个心愿，{claims} 份认领",
     ),
 }

@@ -419,3 +419,4 @@ class VolunteerSettings(BaseSiteSetting):
 
 
 from .pages import *  # noqa: E402, F401, F403 - the page type, in models for Django
+from .wish_models import ClaimKind, Wish, WishClaim, WishState  # noqa: E402, F401

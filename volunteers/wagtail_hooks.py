@@ -24,11 +24,18 @@ from .models import (
 from .pages import VolunteerIndexPage
 from .staff import access, views
 from .staff.viewsets import VolunteerViewSetGroup
+from .staff.wish_admin import WishViewSet
+
+
+class VolunteerMenu(VolunteerViewSetGroup):
+    """The 志愿服务 group with 微心愿 (volunteers/staff/wish_admin.py) last."""
+
+    items = (*VolunteerViewSetGroup.items, WishViewSet)
 
 
 @hooks.register("register_admin_viewset")
 def register_volunteer_viewsets():
-    return VolunteerViewSetGroup()
+    return VolunteerMenu()
 
 
 @hooks.register("register_admin_urls")

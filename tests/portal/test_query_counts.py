@@ -39,6 +39,8 @@ from tests.factories import (
     NewsIndexPageFactory,
     make_site,
 )
+from volunteers import wishes
+from volunteers.wish_pages import WishBoardPage
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +56,9 @@ EXPECTED_QUERIES = {
     # series' sessions in one occurrence query, the activity pages of the three
     # types in one, honours and articles in one, the page loaded with its cover
     # (18 before issue 19, 13 after its first part). The issue's bound is 8.
-    "community": 7,
+    # + 1: its 微心愿 counts, one conditional aggregate ({% community_wishes %},
+    # issue 20).
+    "community": 7 + 1,
     "honours": 5,
     "honours by year": 5,
     "news": 4,
@@ -89,7 +93,10 @@ def qc_site(db):
         "honours": HonourIndexPageFactory(parent=home),
         "news": NewsIndexPageFactory(parent=home),
         "lecturer": Lecturer.objects.create(name="王老师", photo=ImageFactory()),
+        # The 微心愿 board: the community page shows its counts.
+        "wishes": WishBoardPage(title="微心愿", slug="wishes"),
     }
+    home.add_child(instance=site["wishes"])
     site["community"] = CommunityPageFactory(
         parent=site["communities"], slug="c-main", cover=ImageFactory()
     )
@@ -174,6 +181,17 @@ def add_items(site, count, start):
             cover=ImageFactory(),
             **({"lecturer": site["lecturer"]} if (i + 1) % 3 == 1 else {}),
         )
+        wish = wishes.publish(
+            user=None,
+            community=community,
+            title=f"心愿{i}",
+            recipient_name=f"张{i}",
+            due_date=timezone.localdate() + timedelta(days=30),
+        )
+        if i % 2:
+            wishes.claim_by_unit(
+                wish.pk, unit_name=f"单位{i}", contact_name="赵明", phone="13800004444"
+            )
         activity = site["activity"]
         registration.sign_up(
             activity,

@@ -196,6 +196,9 @@ class Command(BaseCommand):
         self.sign_ups()
         # Teams, volunteers, posts, hours and the time bank (demo/volunteers.py).
         self.created += demo_volunteers.load(communities, self.stdout)
+        from demo.wishes import load_wishes  # after demo volunteers: they claim
+
+        load_wishes(self, home, communities, images_root)
 
     def home_page(self, root: Page, images_root: Collection) -> HomePage:
         home = HomePage.objects.first()
