@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve bench bench-report test test-dates lint check system-deps browser-deps deploy-deps node-deps migrate demo clean bench-search backup restore scan messages
+.PHONY: run serve bench bench-compare bench-report test test-dates lint check system-deps browser-deps deploy-deps node-deps migrate demo clean bench-search backup restore scan messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,15 @@ bench: migrate system-deps browser-deps
 	@.ci/system-deps wrk
 	$(PY) -m bench.run $(BENCH_ARGS)
 	@$(MAKE) --no-print-directory bench-report
+
+# Our full render beside another site served on this machine (bench/compare.py):
+# issue 19 compares with Wagtail's bakerydemo. Serve the other site yourself
+# (2 sync gunicorn workers, SQLite, no page cache) and name its address, pages and
+# gunicorn master's pid, e.g. make bench-compare OTHER=http://127.0.0.1:8201
+# OTHER_PAGES="home=/ blog_index=/blog/ bread=/breads/anpan/" OTHER_PID=1234.
+bench-compare: migrate system-deps
+	@.ci/system-deps wrk
+	$(PY) -m bench.compare --other "$(OTHER)" --other-pages "$(OTHER_PAGES)" --other-pid "$${OTHER_PID:-0}" $(COMPARE_ARGS)
 
 # Security scan: Debian's wapiti against a freshly served demo site in its own
 # database (security/wapiti_scan.py); fails on any injection or XSS finding.

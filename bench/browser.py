@@ -91,6 +91,10 @@ def measure_page(browser, url: str, user_agent: str, lcp: bool) -> dict:
                 {"url": u.split("?")[0].split("/", 3)[-1], "bytes": s}
                 for u, s in files[:3]
             ],
+            # Every file of the first screen, largest first: what the bytes are.
+            "files": [
+                {"url": u.split("?")[0].split("/", 3)[-1], "bytes": s} for u, s in files
+            ],
             "lcp_ms": round(found["ms"]) if found else None,
             "lcp_element": found["element"] if found else None,
         }

@@ -74,9 +74,11 @@ SIZES = {
     "lecturer": Size(webp("fill-192x192", "fill-288x288"), "96px"),
     "figure": Size(webp("width-400", "width-800", "width-1200"), FULL_WIDTH, src=1),
     # WeChat's share card and Open Graph: JPEG (every WeChat version shows it),
-    # 300×300, the least WeChat takes for a card (see sharing): ~10 KB where
-    # 600×600 was 29–34 KB, downloaded by every visit inside WeChat.
-    "share": Size(("fill-300x300|format-jpeg|jpegquality-80",), "300px"),
+    # 300×300, the least WeChat takes for a card (see sharing), at quality 60:
+    # the card shows it as a thumbnail of about 50 px. Downloaded by every visit
+    # inside WeChat (the body's first picture): 600×600 was 29–34 KB, 300×300 at
+    # quality 80 13.5 KB for the demo banner, 9.6 KB at 60 (home ≤ 60 KB).
+    "share": Size(("fill-300x300|format-jpeg|jpegquality-60",), "300px"),
 }
 
 

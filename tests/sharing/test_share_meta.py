@@ -14,8 +14,9 @@ from django.conf import settings
 from PIL import Image
 from wagtail.models import Page
 
+from core.images import SIZES
 from events.models import ActivityPage, EventIndexPage
-from home.models import ArticlePage, SiteSettings, StandardPage
+from home.models import ArticlePage, HomePage, SiteSettings, StandardPage
 
 pytestmark = pytest.mark.django_db
 
@@ -261,7 +262,7 @@ def test_small_cover_gives_way_to_the_default_image(client, site):
     tags = share_tags(client, page_path(page))
     assert_complete(tags, page_path(page))
     assert "fill-300x300" in tags.meta["og:image"]
-    expected = default.get_rendition("fill-300x300|format-jpeg|jpegquality-80")
+    expected = default.get_rendition(SIZES["share"].specs[0])
     assert tags.meta["og:image"] == HOST + expected.url
 
 
@@ -285,3 +286,17 @@ def test_share_image_is_sent_inside_wechat_only(client, settings):
         assert tags.first_img["src"] == tags.meta["og:image"]
         assert (tags.first_img["width"], tags.first_img["height"]) == ("300", "300")
         assert image_size(tags.first_img["src"]) == (300, 300)
+
+
+def test_share_image_is_small(client):
+    """Every visit inside WeChat downloads the share image (the body's first
+    picture), so it counts towards the home page's 60 KB first screen (issue 19):
+    JPEG at quality 60, under 10 KB for the demo home page's banner photo (13.5 KB
+    at quality 80)."""
+    home = HomePage.objects.live().first()
+    inside = client.get("/", HTTP_USER_AGENT=WECHAT_UA)
+    src = ShareTags(inside.content.decode()).first_img["src"]
+    assert home.banner_image.get_rendition(SIZES["share"].specs[0]).url in src
+    path = urlsplit(src).path
+    size = (Path(settings.MEDIA_ROOT) / path[len(settings.MEDIA_URL) :]).stat().st_size
+    assert size < 10 * 1024, size
