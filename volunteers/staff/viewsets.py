@@ -28,6 +28,8 @@ from ..models import (
     VolunteerPost,
 )
 from . import access, views
+from .candidates import CandidateViewSet
+from .national import NationalExportViewSet
 
 
 class TemplateColumn(Column):
@@ -495,4 +497,6 @@ class VolunteerViewSetGroup(ViewSetGroup):
         VolunteerPostViewSet,
         ServiceRecordViewSet,
         TimeBankEntryViewSet,
+        CandidateViewSet,
+        NationalExportViewSet,
     )
