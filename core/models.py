@@ -125,6 +125,33 @@ class ListingQuerySet(PageQuerySet):
         )
 
 
+def specific_pages(pages, models, related=None) -> list:
+    """The pages of ``pages`` (a queryset of ``Page``, in its order) as their
+    specific types among ``models``, in one query instead of one per type:
+    each type's table is joined through its parent link (``select_related``),
+    with the foreign keys ``related`` names for it ({model: (field, …)}:
+    pictures) and without its stream fields. The annotations of ``pages`` are
+    copied onto each specific page; pages of other types are left out."""
+    related = related or {}
+    links, select, deferred = {}, [], []
+    for model in models:
+        link = model._meta.get_ancestor_link(Page).related_query_name()
+        links[model] = link
+        select += [link, *(f"{link}__{field}" for field in related.get(model, ()))]
+        deferred += [f"{link}__{name}" for name in model.get_streamfield_names()]
+    annotations = list(pages.query.annotations)
+    found = []
+    for page in pages.select_related(*select).defer(*deferred):
+        link = links.get(page.specific_class)
+        if link is None:
+            continue
+        specific = getattr(page, link)
+        for name in annotations:
+            setattr(specific, name, getattr(page, name))
+        found.append(specific)
+    return found
+
+
 def paginate(request, items, per_page: int):
     """The requested page of ``items``; a bad or out-of-range ``?page=`` is page 1
     or the last page, never an error."""

@@ -8,6 +8,8 @@ for callers that answer differently (``BusyError``: a 503 with the form kept;
 ``RegistrationNotFoundError``: a 404). When one is raised, nothing was stored.
 """
 
+from portal.services import ServiceError
+
 # code → the user-facing text; ``{name}`` placeholders are filled from the
 # keyword arguments the error is raised with.
 MESSAGES = {
@@ -68,24 +70,13 @@ def message(code: str, **params) -> str:
     return MESSAGES[code].format(**params)
 
 
-class SignupError(Exception):
+class SignupError(ServiceError):
     """A sign-up, cancellation or check-in refused, for a reason the resident or
     staff member can act on. Raised with a catalogue ``code``; ``message`` is the
     Chinese text to show, ``field`` the form field it belongs to (or None)."""
 
-    code = ""
-
-    def __init__(self, code: str | None = None, *, field: str | None = None, **params):
-        self.code = code or self.code
-        if self.code not in MESSAGES:
-            raise ValueError(f"no message for sign-up error code {self.code!r}")
-        self.params = params
-        self.message = message(self.code, **params)
-        self.field = field if field is not None else FIELDS.get(self.code)
-        super().__init__(self.message)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.code!r})"
+    messages = MESSAGES
+    fields = FIELDS
 
 
 class InvalidSignupError(SignupError):

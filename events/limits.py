@@ -79,7 +79,7 @@ def phone_key(group, request) -> str | None:
         return None
 
 
-def check_signup(request) -> Limited | None:
+def check_signup(request, group: str = "signup") -> Limited | None:
     """Count one sign-up POST against the per-address limit, then see whether its
     phone number has used up the per-phone limit; return the first limit it is
     over, else None. Call it once per POST, before the form is validated: every
@@ -93,7 +93,7 @@ def check_signup(request) -> Limited | None:
         ("phone", settings.SIGNUP_LIMIT_PER_PHONE, phone_key, False),
     )
     for name, rate, key, increment in checks:
-        usage = _usage(request, name, rate, key, increment=increment)
+        usage = _usage(request, name, rate, key, increment=increment, group=group)
         if usage is None:
             continue
         # Counted now: over when this one went past the limit. Only looked at
@@ -108,13 +108,19 @@ def check_signup(request) -> Limited | None:
     return None
 
 
-def count_signup(request) -> None:
+def count_signup(request, group: str = "signup") -> None:
     """Count a sign-up that was made (its transaction committed) against its phone
     number's limit. A resubmission that returned an existing sign-up, and every
-    refusal, are not counted."""
+    refusal, are not counted. ``group``: another public form with the same limits
+    counts apart (volunteers' application form)."""
     if settings.SIGNUP_LIMITS_ENABLED:
         _usage(
-            request, "phone", settings.SIGNUP_LIMIT_PER_PHONE, phone_key, increment=True
+            request,
+            "phone",
+            settings.SIGNUP_LIMIT_PER_PHONE,
+            phone_key,
+            increment=True,
+            group=group,
         )
 
 
@@ -150,7 +156,7 @@ def _usage(
 LOOKUP_TOO_MANY = "查找太频繁，请稍后再试。"
 
 
-def check_lookup(request) -> Limited | None:
+def check_lookup(request, group: str = "my") -> Limited | None:
     """Count one 我的报名 lookup POST against its address
     (``MY_SIGNUPS_LIMIT_PER_ADDRESS``, every POST), then see whether its phone
     number has used up ``MY_SIGNUPS_LIMIT_PER_PHONE`` (lookups that found
@@ -165,7 +171,7 @@ def check_lookup(request) -> Limited | None:
         ("phone", settings.MY_SIGNUPS_LIMIT_PER_PHONE, phone_key, False),
     )
     for name, rate, key, increment in checks:
-        usage = _usage(request, name, rate, key, increment=increment, group="my")
+        usage = _usage(request, name, rate, key, increment=increment, group=group)
         if usage is None:
             continue
         over = usage["count"] > usage["limit"] or (
@@ -180,9 +186,10 @@ def check_lookup(request) -> Limited | None:
     return None
 
 
-def count_failed_lookup(request) -> None:
+def count_failed_lookup(request, group: str = "my") -> None:
     """Count a lookup whose phone and code matched no sign-up against the phone
-    number (known or not: the count must not tell)."""
+    number (known or not: the count must not tell). ``group``: another lookup
+    with the same limits counts apart (志愿者查询)."""
     if settings.SIGNUP_LIMITS_ENABLED:
         _usage(
             request,
@@ -190,7 +197,7 @@ def count_failed_lookup(request) -> None:
             settings.MY_SIGNUPS_LIMIT_PER_PHONE,
             phone_key,
             increment=True,
-            group="my",
+            group=group,
         )
 
 

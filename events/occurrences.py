@@ -12,10 +12,11 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
+from wagtail.models import Page
 
-from core.models import private_q
+from core.models import private_q, specific_pages
 
 from .models import (
     ACTIVE_STATUSES,
@@ -220,22 +221,13 @@ def _filtered(qs, community, kinds):
 
 
 def attach_events(occurrences, *, sessions_from=None) -> list[Occurrence]:
-    """Give every occurrence its specific page as ``.event``: one query per activity
-    type present (with community and cover renditions) and one for the view
-    restrictions, whatever the number. With ``sessions_from`` (a time), each
-    occurrence of a recurring activity also gets ``.sessions``: its next
-    ``SERIES_SESSIONS`` sessions not ended by then (``attach_sessions``)."""
+    """Give every occurrence its specific page as ``.event``: one query for the
+    pages of every activity type (``event_pages``), whatever their number. With
+    ``sessions_from`` (a time), each occurrence of a recurring activity also gets
+    ``.sessions``: its next ``SERIES_SESSIONS`` sessions not ended by then
+    (``attach_sessions``)."""
     occurrences = list(occurrences)
-    ids_by_kind = defaultdict(set)
-    for occurrence in occurrences:
-        ids_by_kind[occurrence.kind].add(occurrence.page_id)
-    pages = {}
-    private = private_q() if ids_by_kind else None
-    for model in EVENT_MODELS:
-        ids = ids_by_kind.get(model.kind)
-        if ids:
-            listing = model.objects.for_listing(private=private).filter(pk__in=ids)
-            pages.update((p.pk, p) for p in listing)
+    pages = event_pages({occurrence.page_id for occurrence in occurrences})
     result = []
     for occurrence in occurrences:
         occurrence.event = pages.get(occurrence.page_id)
@@ -247,6 +239,27 @@ def attach_events(occurrences, *, sessions_from=None) -> list[Occurrence]:
         for occurrence in result:
             occurrence.sessions = []
     return result
+
+
+def event_pages(ids) -> dict:
+    """{id: specific page} of the live, public activity pages among ``ids``, with
+    their community's title (``community_title``, for the cards): the three
+    activity types in one query (``core.models.specific_pages``), none for no
+    ids. The view restrictions come from ``tree_facts``, without a query."""
+    if not ids:
+        return {}
+    links = [
+        model._meta.get_ancestor_link(Page).related_query_name()
+        for model in EVENT_MODELS
+    ]
+    pages = Page.objects.live().filter(pk__in=ids)
+    private = private_q()
+    if private:
+        pages = pages.exclude(private)
+    pages = pages.annotate(
+        community_title=Coalesce(*(F(f"{link}__community__title") for link in links))
+    )
+    return {page.pk: page for page in specific_pages(pages, EVENT_MODELS)}
 
 
 SERIES_SESSIONS = 3  # sessions a recurring activity's card offers to tap
@@ -291,26 +304,55 @@ def coming_and_past(
 ) -> tuple[list[Occurrence], list[Occurrence]]:
     """The next ``coming`` and the last ``past`` listed occurrences (as
     ``occurrence_listing`` gives each, series once) of a community's page, with
-    their pages: one occurrence query for both lists (two limited subqueries),
-    then one query per activity type for both, instead of twice each."""
+    their pages and, for a recurring activity, its next sessions
+    (``attach_sessions``): one occurrence query for both lists and the sessions
+    (three limited subqueries), then one query for the pages.
+
+    The sessions are the first ``SERIES_SESSIONS`` not-ended ones of each page
+    of the coming list, numbered by a window function; a page's first one is
+    the occurrence that lists it (its nearest session), so the coming list is
+    each such page's first session, and the past list is the rows that ended."""
     now = now or timezone.now()
     ahead = listed_occurrences(within, now=now, community=community)
     behind = listed_occurrences(within, now=now, community=community, past=True)
-    rows = Occurrence.objects.filter(
-        Q(pk__in=ahead.values("pk")[:coming]) | Q(pk__in=behind.values("pk")[:past])
+    sessions = (
+        Occurrence.objects.filter(
+            not_ended(now),
+            cancelled=False,
+            page_id__in=Occurrence.objects.filter(
+                pk__in=ahead.values("pk")[:coming]
+            ).values("page_id"),
+        )
+        .annotate(
+            number=Window(
+                RowNumber(), partition_by=[F("page_id")], order_by=[F("start"), F("pk")]
+            )
+        )
+        .filter(number__lte=SERIES_SESSIONS)
     )
+    rows = Occurrence.objects.filter(
+        Q(pk__in=sessions.values("pk")) | Q(pk__in=behind.values("pk")[:past])
+    ).order_by("start", "pk")
     listed = attach_events(rows)
 
     def has_ended(o):
         return o.end < now if o.end is not None else o.start < now
 
+    by_page = defaultdict(list)
+    for occurrence in listed:
+        if not has_ended(occurrence):
+            by_page[occurrence.page_id].append(occurrence)
     upcoming = sorted(
-        (o for o in listed if not has_ended(o)), key=lambda o: (o.start, o.pk)
+        (page_sessions[0] for page_sessions in by_page.values()),
+        key=lambda o: (o.start, o.pk),
     )
+    for occurrence in upcoming:
+        occurrence.sessions = (
+            by_page[occurrence.page_id] if occurrence.event.repeat else []
+        )
     ended_ones = sorted(
         (o for o in listed if has_ended(o)), key=lambda o: (o.start, o.pk), reverse=True
     )
-    attach_sessions(upcoming, now)
     return upcoming, ended_ones
 
 

@@ -6,7 +6,7 @@ Never oversold. Every change to an occurrence's seats happens inside one
 transaction that first takes the occurrence's lock:
 
 - PostgreSQL: ``SELECT … FOR UPDATE`` on the occurrence row, with ``lock_timeout``
-  so that a resident waits at most ``LOCK_TIMEOUT`` seconds.
+  so that a resident waits at most ``portal.services.LOCK_TIMEOUT`` seconds.
 - SQLite: ``select_for_update`` does nothing there, but the project opens every
   transaction with ``BEGIN IMMEDIATE`` (see ``portal/settings/base.py``), which takes
   the database's write lock before the first read; ``busy_timeout`` bounds the wait.
@@ -30,19 +30,17 @@ where the lock is taken (the view then shows the form again with the input kept)
 
 import re
 import secrets
-import sqlite3
 import unicodedata
 from collections.abc import Collection
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from portal import pagecache
+from portal import pagecache, services
 from portal.text import clean_text, has_visible
 
 from .errors import (
@@ -65,11 +63,6 @@ from .privacy import ERASED_NAME
 from .signals import personal_data_erased, registrations_promoted
 from .staff import audit
 
-try:  # the PostgreSQL driver's "could not obtain lock" (SQLSTATE 55P03)
-    from psycopg.errors import LockNotAvailable
-except ImportError:  # pragma: no cover - psycopg is a dependency
-    LockNotAvailable = None
-
 # The waitlist rule for parties, as residents read it on their result page and
 # the sign-up form (``_promote`` applies it).
 WAITLIST_RULE = (
@@ -77,11 +70,9 @@ WAITLIST_RULE = (
     "不拆开。空出的名额不够排在前面的一份报名时，先递补后面人数少、"
     "名额够的报名；排在前面的报名位置不变，名额够时优先递补。"
 )
-LOCK_TIMEOUT = 4  # seconds a sign-up waits for the occurrence's lock
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 CODE_LENGTH = 6
 PHONE_RE = re.compile(r"1[3-9]\d{9}")
-SQLITE_LOCK_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 @dataclass
@@ -143,45 +134,21 @@ def normalise_code(raw: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _lock_not_available(error: OperationalError) -> bool:
-    """The driver said the lock could not be had: PostgreSQL's LockNotAvailable
-    (``lock_timeout`` ran out), SQLite's SQLITE_BUSY / SQLITE_LOCKED (the busy
-    timeout ran out). Decided by the driver's error type and code, never by the
-    text; anything else (a lost connection, a full disk) is not a lock."""
-    cause = error.__cause__
-    if LockNotAvailable is not None and isinstance(cause, LockNotAvailable):
-        return True
-    if isinstance(cause, sqlite3.OperationalError):
-        code = getattr(cause, "sqlite_errorcode", None)
-        return code is not None and code & 0xFF in SQLITE_LOCK_CODES
-    return False
-
-
-@contextmanager
 def _transaction():
-    """The service's transaction. On SQLite its ``BEGIN IMMEDIATE`` is where the
-    write lock is taken: not had within the busy timeout, it is a BusyError."""
-    with ExitStack() as stack:
-        try:
-            stack.enter_context(transaction.atomic())
-        except OperationalError as error:
-            if _lock_not_available(error):
-                raise BusyError() from error
-            raise
-        yield
+    """The service's transaction (``portal.services``); its busy error is
+    ``BusyError``."""
+    return services.service_transaction(BusyError)
 
 
 def _lock(occurrence_id: int) -> Occurrence:
     """Lock and return the occurrence; call inside ``_transaction``. Raises
     BusyError when PostgreSQL's ``lock_timeout`` runs out (the transaction is
     then rolled back by the caller's ``with``), Occurrence.DoesNotExist."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT * 1000)}ms'")
+    services.set_lock_timeout()
     try:
         return Occurrence.objects.select_for_update().get(pk=occurrence_id)
     except OperationalError as error:
-        if _lock_not_available(error):
+        if services.lock_not_available(error):
             raise BusyError() from error
         raise
 

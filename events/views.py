@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from wagtail import hooks
 from wagtail.views import serve as wagtail_serve
 
 from core.models import filter_query, int_or_none, paginate
@@ -113,9 +114,25 @@ def event_page_context(page, request, form=None, with_form=False) -> dict:
     }
 
 
+# Apps above events add sections to the activity page without events knowing
+# them: each function registered under this hook name is called with (page,
+# request, coming occurrences) and returns HTML or "" (volunteers: 志愿岗位).
+PAGE_SECTIONS_HOOK = "event_page_sections"
+
+
+def page_sections(page, request, occurrences) -> list[str]:
+    sections = (
+        fn(page, request, occurrences) for fn in hooks.get_hooks(PAGE_SECTIONS_HOOK)
+    )
+    return [html for html in sections if html]
+
+
 def event_detail(page, request):
-    """The activity page (its template by type): dates, seats, how to sign up."""
-    return page.render(request, context_overrides=event_page_context(page, request))
+    """The activity page (its template by type): dates, seats, how to sign up,
+    and the sections other apps add (``PAGE_SECTIONS_HOOK``)."""
+    context = event_page_context(page, request)
+    context["page_sections"] = page_sections(page, request, context["occurrences"])
+    return page.render(request, context_overrides=context)
 
 
 SIGNUP_TEMPLATE = "events/event_signup_page.html"

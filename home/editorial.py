@@ -65,6 +65,7 @@ VOLUNTEER_MODEL_PERMISSIONS = [
         ("postsignup", ("change", "view")),
         ("servicerecord", ("add", "change", "view")),
         ("timebankentry", ("add", "view")),
+        ("wish", ("add", "change", "view")),
     )
     for action in actions
 ]

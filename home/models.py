@@ -11,7 +11,7 @@ import hashlib
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
@@ -31,6 +31,7 @@ from core.models import (
     image_field,
     int_or_none,
     paginate,
+    specific_pages,
 )
 from portal import pagecache
 
@@ -95,6 +96,8 @@ class HomePage(BasePage):
         "home.HonourIndexPage",
         "home.NewsIndexPage",
         "home.StandardPage",
+        # By label: home may not import volunteers (layer 4).
+        "volunteers.VolunteerIndexPage",
     ]
     max_count = 1
     share_image_field = "banner_image"
@@ -327,16 +330,7 @@ class CommunityPage(BasePage):
         gallery = list(self.gallery_images.select_related("image"))
         # Its activities come from {% community_activities %} (events_tags) in
         # the template.
-        honours = list(
-            HonourPage.objects.for_listing(self.home_path)
-            .filter(community=self)
-            .prefetch_related(None)[:6]
-        )
-        articles = list(
-            ArticlePage.objects.for_listing(self.home_path)
-            .filter(community=self)
-            .prefetch_related(None)[:5]
-        )
+        honours, articles = self.honours_and_articles(honours=6, articles=5)
         # Every picture's renditions in one query rather than one per list.
         prefetch_renditions(
             [
@@ -351,6 +345,33 @@ class CommunityPage(BasePage):
             sub_brands=sub_brands, gallery=gallery, honours=honours, articles=articles
         )
         return context
+
+    def honours_and_articles(self, *, honours: int, articles: int):
+        """The community's latest ``honours`` 榜样 and ``articles`` 动态 (as their
+        listings order them), with portraits and covers: both in one query
+        (``specific_pages``). Their cards name this community."""
+        listed = Q(
+            pk__in=HonourPage.objects.for_listing(self.home_path)
+            .filter(community=self)
+            .values("pk")[:honours]
+        ) | Q(
+            pk__in=ArticlePage.objects.for_listing(self.home_path)
+            .filter(community=self)
+            .values("pk")[:articles]
+        )
+        pages = specific_pages(
+            Page.objects.filter(listed),
+            [HonourPage, ArticlePage],
+            related={HonourPage: ["portrait"], ArticlePage: ["cover"]},
+        )
+        for page in pages:
+            page.community_title = self.title
+        people = [page for page in pages if isinstance(page, HonourPage)]
+        news = [page for page in pages if isinstance(page, ArticlePage)]
+        people.sort(key=lambda page: page.path)
+        people.sort(key=lambda page: page.year, reverse=True)
+        news.sort(key=lambda page: (page.date, page.pk), reverse=True)
+        return people, news
 
 
 class CommunitySubBrand(Orderable):

@@ -1,7 +1,10 @@
 """Writing ``SearchDocument`` rows: what of each page is searchable, and keeping the
 rows in step with the pages.
 
-The only code that writes documents. Called from the page signals (``signals.py``),
+The only code that writes documents. A page may also list routes of its own
+(``search_routes()``: ``[{"route", "title", "text", "facts"}]``, e.g. 志愿服务's
+team pages): each gets a document of its own (``route``), kept in step with
+the page's. Called from the page signals (``signals.py``),
 the rebuild command and tests. Every page type is indexed through its stock
 ``search_fields`` (so a new page type is searchable the day it is added) plus the
 extras below that residents search by but the stock index leaves out: a community's
@@ -188,6 +191,38 @@ def document_fields(page, now: datetime | None = None) -> dict:
     }
 
 
+def route_fields(page, route: dict) -> dict:
+    """The values of the document of one of ``page``'s routes, from what
+    ``page.search_routes()`` says of it: ``route`` (relative to the page's URL),
+    ``title``, and optionally ``text`` (sentences, the snippet's source) and
+    ``facts`` (names and words residents search by). The page's title counts
+    as a fact, so a route is found by the page's name too."""
+    title = route["title"]
+    prose = [" ".join(t.split()) for t in [route.get("text") or ""] if t.strip()]
+    facts = [*route.get("facts", ()), page.title]
+    body_texts = [*prose, *(f for f in facts if f)]
+    return {
+        "kind": _kind(page),
+        "title": " ".join([*segment(title), *pinyin_tokens(title)]),
+        "body": " ".join(
+            t for text in dict.fromkeys(body_texts) for t in segment(text)
+        ),
+        "text": _join_prose(prose),
+        "next_start": None,
+        "ends_at": None,
+        "route_title": title[:120],
+    }
+
+
+def routes_of(page) -> dict[str, dict]:
+    """{route: document values} of the routes ``page`` lists (none for a page
+    without ``search_routes``)."""
+    listed = getattr(page, "search_routes", None)
+    if listed is None:
+        return {}
+    return {route["route"]: route_fields(page, route) for route in listed()}
+
+
 def is_indexable(page) -> bool:
     """Live, public, routable content: not the tree root, not an alias (its
     original is indexed), not under a view restriction."""
@@ -209,8 +244,18 @@ def refresh_document(page, now: datetime | None = None) -> SearchDocument | None
     terms.note_terms(terms.page_terms(page))
     terms.ensure_loaded()
     document, _ = SearchDocument.objects.update_or_create(
-        page_id=page.pk, defaults=document_fields(page, now)
+        page_id=page.pk, route="", defaults=document_fields(page, now)
     )
+    routes = routes_of(page)
+    for route, fields in routes.items():
+        SearchDocument.objects.update_or_create(
+            page_id=page.pk, route=route, defaults=fields
+        )
+    # Routes no longer listed (a team deleted); through the queryset, so that
+    # Wagtail's post_delete handler removes their index entries.
+    SearchDocument.objects.filter(page_id=page.pk).exclude(
+        route__in=["", *routes]
+    ).delete()
     return document
 
 
@@ -264,25 +309,31 @@ def rebuild_documents(now: datetime | None = None) -> dict[str, int]:
         .filter(depth__gt=1, alias_of__isnull=True)
         .specific()
     )
-    existing = {d.page_id: d for d in SearchDocument.objects.all()}
+    existing = {(d.page_id, d.route): d for d in SearchDocument.objects.all()}
     created, updated, keep = [], [], set()
-    field_names = ["kind", "title", "body", "text", "next_start", "ends_at"]
-    for page in pages.iterator(chunk_size=500):
-        keep.add(page.pk)
-        fields = document_fields(page, now)
-        document = existing.get(page.pk)
-        if document is None:
-            created.append(SearchDocument(page_id=page.pk, **fields))
-        elif any(getattr(document, k) != v for k, v in fields.items()):
-            for name, value in fields.items():
-                setattr(document, name, value)
-            document.updated_at = timezone.now()
-            updated.append(document)
-    stale = [
-        pk
-        for page_id, pk in ((d.page_id, d.pk) for d in existing.values())
-        if page_id not in keep
+    field_names = [
+        "kind",
+        "title",
+        "body",
+        "text",
+        "next_start",
+        "ends_at",
+        "route_title",
     ]
+    for page in pages.iterator(chunk_size=500):
+        wanted = {"": {**document_fields(page, now), "route_title": ""}}
+        wanted.update(routes_of(page))
+        for route, fields in wanted.items():
+            keep.add((page.pk, route))
+            document = existing.get((page.pk, route))
+            if document is None:
+                created.append(SearchDocument(page_id=page.pk, route=route, **fields))
+            elif any(getattr(document, k) != v for k, v in fields.items()):
+                for name, value in fields.items():
+                    setattr(document, name, value)
+                document.updated_at = timezone.now()
+                updated.append(document)
+    stale = [d.pk for key, d in existing.items() if key not in keep]
     with transaction.atomic():
         # Bulk writes send no signals; the index is brought up to date below in
         # one pass per backend instead of one write per document.

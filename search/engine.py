@@ -109,7 +109,8 @@ def _tsquery(groups: list[list[str]]) -> str:
     )
 
 
-_COLUMNS = "d.id, d.kind, d.title, p.url_path, d.next_start, d.ends_at"
+# A route's document (``SearchDocument.route``) links below its page's URL.
+_COLUMNS = "d.id, d.kind, d.title, p.url_path || d.route, d.next_start, d.ends_at"
 
 
 def _aware(value) -> datetime | None:
@@ -221,7 +222,7 @@ def _api_candidates(groups: list[list[str]], limit: int) -> list[Candidate]:
     )
     documents = (
         SearchDocument.objects.select_related("page")
-        .only("id", "kind", "title", "next_start", "ends_at", "page__url_path")
+        .only("id", "kind", "title", "next_start", "ends_at", "route", "page__url_path")
         .search(query)
         .annotate_score("_score")[:limit]
     )
@@ -231,7 +232,7 @@ def _api_candidates(groups: list[list[str]], limit: int) -> list[Candidate]:
             float(d._score or 0),
             d.kind,
             d.title,
-            d.page.url_path,
+            d.page.url_path + d.route,
             d.next_start,
             d.ends_at,
         )
@@ -260,14 +261,16 @@ def substring_candidates(query: ParsedQuery, limit: int) -> list[Candidate]:
         return []
     rows = (
         SearchDocument.objects.filter(
-            Q(page__title__icontains=needle) | Q(text__icontains=needle)
+            Q(page__title__icontains=needle, route="")
+            | Q(route_title__icontains=needle)
+            | Q(text__icontains=needle)
         )
         .order_by("id")
-        .values_list("id", "kind", "title", "page__url_path", "next_start", "ends_at")[
-            :limit
-        ]
+        .values_list(
+            "id", "kind", "title", "page__url_path", "route", "next_start", "ends_at"
+        )[:limit]
     )
-    return [Candidate(r[0], 0.0, r[1], r[2], r[3], r[4], r[5]) for r in rows]
+    return [Candidate(r[0], 0.0, r[1], r[2], r[3] + r[4], r[5], r[6]) for r in rows]
 
 
 def _title_coverage(query: ParsedQuery, title_tokens: str) -> float:
@@ -371,8 +374,9 @@ def load_hits(ids: list[int]) -> list[Hit]:
         return []
     placeholders = ", ".join(["%s"] * len(ids))
     sql = f"""
-        SELECT d.id, d.kind, d.text, d.next_start, d.ends_at, d.page_id, p.title,
-               p.url_path
+        SELECT d.id, d.kind, d.text, d.next_start, d.ends_at, d.page_id,
+               CASE WHEN d.route_title = '' THEN p.title ELSE d.route_title END,
+               p.url_path || d.route
         FROM {SearchDocument._meta.db_table} d
         JOIN {Page._meta.db_table} p ON p.id = d.page_id
         WHERE d.id IN ({placeholders})

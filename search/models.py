@@ -1,4 +1,5 @@
-"""The search index of the site: one ``SearchDocument`` per live, public page.
+"""The search index of the site: one ``SearchDocument`` per live, public page,
+and one per route a page lists in ``search_routes()`` (``search/documents.py``).
 
 Why a document table rather than the pages' own ``search_fields``: Wagtail's
 database backends (SQLite FTS5's unicode61 tokenizer, PostgreSQL's default parser)
@@ -39,11 +40,17 @@ class SearchDocumentQuerySet(SearchableQuerySetMixin, models.QuerySet):
 
 
 class SearchDocument(index.Indexed, models.Model):
-    page = models.OneToOneField(
+    page = models.ForeignKey(
         "wagtailcore.Page",
         on_delete=models.CASCADE,
-        related_name="search_document",
+        related_name="search_documents",
     )
+    # "" for the page itself; else one of its routes ("teams/3/", relative to
+    # the page's URL) that the page lists in ``search_routes()`` — a routable
+    # page whose sub-pages are records rather than pages (志愿服务's teams).
+    route = models.CharField("子页面", max_length=120, blank=True, default="")
+    # The route's own title ("" for the page: its title is the page's).
+    route_title = models.CharField("子页面标题", max_length=120, blank=True, default="")
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
     # Token text, space separated: the title's words, bigrams and pinyin. Named
     # "title" because Wagtail's database backends treat the field of that name as
@@ -70,9 +77,15 @@ class SearchDocument(index.Indexed, models.Model):
     class Meta:
         verbose_name = "搜索文档"
         verbose_name_plural = "搜索文档"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "route"], name="search_document_one_per_route"
+            )
+        ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} #{self.page_id}"
+        route = f" {self.route}" if self.route else ""
+        return f"{self.get_kind_display()} #{self.page_id}{route}"
 
 
 # Between the words of a synonym group: spaces, commas, 顿号, semicolons.

@@ -71,7 +71,10 @@ def canonical_url_or_404(page: Page, request) -> str:
 
 
 def has_poster(page) -> bool:
-    return isinstance(page, tuple(POSTER_BUILDERS))
+    """A poster page type of ``POSTER_BUILDERS``, or a page that says its own
+    poster's texts (``poster_fields(now=…)`` → PosterData fields: an app above
+    this one, e.g. 志愿服务)."""
+    return isinstance(page, tuple(POSTER_BUILDERS)) or hasattr(page, "poster_fields")
 
 
 def poster_data(page, request, now: datetime | None = None) -> PosterData:
@@ -85,6 +88,9 @@ def poster_data(page, request, now: datetime | None = None) -> PosterData:
         "subdistrict_name": settings.subdistrict_name,
         **picture(page.get_share_image()),
     }
+    own = getattr(page, "poster_fields", None)
+    if own is not None and not isinstance(page, tuple(POSTER_BUILDERS)):
+        return PosterData(**{**common, **own(now=now)})
     for page_class, build in POSTER_BUILDERS.items():
         if isinstance(page, page_class):
             with translation.override("zh-hans"):  # weekday names

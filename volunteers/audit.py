@@ -21,6 +21,13 @@ POST_CANCELLED = "volunteers.post.cancelled"
 CHECKED_IN = "volunteers.post.checked_in"
 CHECKED_OUT = "volunteers.post.checked_out"
 EXPORTED = "volunteers.records.exported"
+WISH_PUBLISHED = "volunteers.wish.published"
+WISH_EDITED = "volunteers.wish.edited"
+WISH_CLAIMED = "volunteers.wish.claimed"
+WISH_RELEASED = "volunteers.wish.released"
+WISH_FULFILLED = "volunteers.wish.fulfilled"
+WISH_WITHDRAWN = "volunteers.wish.withdrawn"
+WISH_PURGED = "volunteers.wish.purged"
 
 
 def label(volunteer) -> str:
@@ -34,6 +41,18 @@ def log(instance, action: str, user, volunteer, **data):
         user=user,
         title=label(volunteer),
         data={"code": volunteer.code, **data},
+    )
+
+
+def log_wish(wish, action: str, user, **data):
+    """A 微心愿 entry: labelled with the wish's title; data holds the wish id and
+    what was done (a claimant as the board shows it: 志愿者 王** / unit name)."""
+    return log_action(
+        instance=wish,
+        action=action,
+        user=user,
+        title=wish.title[:60],
+        data={"wish": wish.pk, "title": wish.title, **data},
     )
 
 
@@ -83,5 +102,17 @@ FORMATTERS = {
     EXPORTED: _formatter(
         "导出服务记录",
         "导出服务记录（全国系统）：{rows} 条，服务日期 {date_from}–{date_to}",
+    ),
+    WISH_PUBLISHED: _formatter("发布微心愿", "发布微心愿：{title}"),
+    WISH_EDITED: _formatter("修改微心愿", "修改微心愿：{title}"),
+    WISH_CLAIMED: _formatter("认领微心愿", "认领微心愿：{title}（{claimant}）"),
+    WISH_RELEASED: _formatter(
+        "取消心愿认领", "取消心愿认领：{title}（{claimant}），原因：{reason}"
+    ),
+    WISH_FULFILLED: _formatter("微心愿已完成", "微心愿已完成：{title}（{line}）"),
+    WISH_WITHDRAWN: _formatter("撤下微心愿", "撤下微心愿：{title}，原因：{reason}"),
+    WISH_PURGED: _formatter(
+        "微心愿个人信息到期清除",
+        "清除微心愿的个人信息：{wishes} 个心愿，{claims} 份认领",
     ),
 }

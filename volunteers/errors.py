@@ -6,6 +6,8 @@ and, where it belongs to one, the form ``field`` — the pattern of
 ``events/errors.py``. When one is raised, nothing was stored.
 """
 
+from portal.services import ServiceError
+
 MESSAGES = {
     # What was typed
     "name_missing": "请填写姓名。",
@@ -61,6 +63,27 @@ MESSAGES = {
         "签到已超过 24 小时，不能自动计算时长，请由工作人员手工录入服务时长。"
     ),
     "checkout_too_short": "签到后不到 1 分钟，不能签退。",
+    # 微心愿
+    "wish_title_missing": "请填写心愿内容，如“想要一台收音机”。",
+    "wish_title_too_long": "心愿内容最多 60 个字，详细情况请写在说明里。",
+    "wish_description_too_long": "详细说明最多 300 个字。",
+    "wish_recipient_missing": "请填写心愿人姓名或说明（如“独居老人”）。",
+    "wish_recipient_label_too_long": "心愿人说明最多 20 个字。",
+    "wish_due_missing": "请填写希望完成日期。",
+    "wish_due_past": "希望完成日期不能早于今天。",
+    "wish_missing": "没有找到这个心愿。",
+    "wish_taken": "这个心愿已经被认领了，谢谢您的好意！可以看看其他待认领的心愿。",
+    "wish_not_open": "这个心愿已经完成或已撤下，不能认领。",
+    "wish_not_claimed": "这个心愿还没有人认领，不能{action}。",
+    "wish_finished": "这个心愿已经完成或已撤下，不能{action}。",
+    "unit_name_missing": "请填写单位名称。",
+    "unit_name_too_long": "单位名称最多 60 个字。",
+    "contact_name_missing": "请填写联系人姓名。",
+    "photo_missing": "请选择一张完成照片。",
+    "line_missing": "请写一句完成说明，如“已送到李奶奶家中”。",
+    "line_too_long": "完成说明最多 120 个字。",
+    "withdraw_reason_missing": "请填写撤下原因。",
+    "cancel_reason_missing": "请填写取消认领的原因。",
     # Everything else
     "busy": "系统繁忙，请稍后再试。",
 }
@@ -82,6 +105,21 @@ FIELDS = {
     "date_in_future": "date",
     "note_missing": "note",
     "insufficient_balance": "hours",
+    "wish_title_missing": "title",
+    "wish_title_too_long": "title",
+    "wish_description_too_long": "description",
+    "wish_recipient_missing": "recipient_name",
+    "wish_recipient_label_too_long": "recipient_label",
+    "wish_due_missing": "due_date",
+    "wish_due_past": "due_date",
+    "unit_name_missing": "unit_name",
+    "unit_name_too_long": "unit_name",
+    "contact_name_missing": "contact_name",
+    "photo_missing": "photo",
+    "line_missing": "line",
+    "line_too_long": "line",
+    "withdraw_reason_missing": "reason",
+    "cancel_reason_missing": "reason",
 }
 
 
@@ -89,22 +127,12 @@ def message(code: str, **params) -> str:
     return MESSAGES[code].format(**params)
 
 
-class VolunteerError(Exception):
-    """A change refused for a reason the volunteer or staff member can act on."""
+class VolunteerError(ServiceError):
+    """A change refused for a reason the volunteer or staff member can act on
+    (``portal.services.ServiceError`` with this catalogue)."""
 
-    code = ""
-
-    def __init__(self, code: str | None = None, *, field: str | None = None, **params):
-        self.code = code or self.code
-        if self.code not in MESSAGES:
-            raise ValueError(f"no message for volunteer error code {self.code!r}")
-        self.params = params
-        self.message = message(self.code, **params)
-        self.field = field if field is not None else FIELDS.get(self.code)
-        super().__init__(self.message)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.code!r})"
+    messages = MESSAGES
+    fields = FIELDS
 
 
 class InvalidInputError(VolunteerError):
@@ -125,6 +153,12 @@ class InsufficientBalanceError(VolunteerError):
 
 class PostFullError(VolunteerError):
     code = "post_full"
+
+
+class WishTakenError(VolunteerError):
+    """Someone else claimed the wish first."""
+
+    code = "wish_taken"
 
 
 class BusyError(VolunteerError):

@@ -416,3 +416,7 @@ class VolunteerSettings(BaseSiteSetting):
             values[0] > 0
         ):
             raise ValidationError("星级时长须大于 0，并且一星到五星逐级增加。")
+
+
+from .pages import *  # noqa: E402, F401, F403 - the page type, in models for Django
+from .wish_models import ClaimKind, Wish, WishClaim, WishState  # noqa: E402, F401

@@ -1,19 +1,41 @@
 """Admin hooks of the volunteers app: the 志愿服务 menu group (teams,
 volunteers, posts, service records, the time bank), the forms that write
-through the services, the door page 志愿者签到, and the audit-log actions."""
+through the services, the door page 志愿者签到, the audit-log actions, and
+the 志愿岗位 section of activity pages."""
 
+from django.core.cache import cache
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from events.views import PAGE_SECTIONS_HOOK
+from portal import pagecache
+
 from . import audit, report
-from .staff import views
+from .models import (
+    PostSignup,
+    ServiceRecord,
+    Team,
+    TimeBankEntry,
+    Volunteer,
+    VolunteerPost,
+)
+from .pages import VolunteerIndexPage
+from .staff import access, views
 from .staff.viewsets import VolunteerViewSetGroup
+from .staff.wish_admin import WishViewSet
+
+
+class VolunteerMenu(VolunteerViewSetGroup):
+    """The 志愿服务 group with 微心愿 (volunteers/staff/wish_admin.py) last."""
+
+    items = (*VolunteerViewSetGroup.items, WishViewSet)
 
 
 @hooks.register("register_admin_viewset")
 def register_volunteer_viewsets():
-    return VolunteerViewSetGroup()
+    return VolunteerMenu()
 
 
 @hooks.register("register_admin_urls")
@@ -65,7 +87,79 @@ def register_volunteer_log_actions(actions):
         actions.register_action(action)(formatter)
 
 
+@hooks.register("register_scoped_log_models")
+def register_scoped_log_models():
+    """站点历史: a community editor sees the volunteer entries of their own
+    communities' rows only (events/staff/access.py scoped_log_entries)."""
+    return {
+        model: (lambda user, model=model: access.scoped(model.objects.all(), user))
+        for model in (
+            Team,
+            Volunteer,
+            ServiceRecord,
+            TimeBankEntry,
+            VolunteerPost,
+            PostSignup,
+        )
+    }
+
+
 @hooks.register("year_report_sections")
 def volunteer_hours_section(year, *, community_ids=None, now=None):
     """志愿服务时长 by community in 活动统计 (events/report_sections.py)."""
     return report.hours_section(year, community_ids=community_ids, now=now)
+
+
+# ---------------------------------------------------------------------------
+# The activity page's 志愿岗位 section (events/views.py PAGE_SECTIONS_HOOK)
+# ---------------------------------------------------------------------------
+
+
+def _sessions_with_posts() -> frozenset[int]:
+    """Ids of the sessions that have posts, kept under the ``seats`` generation
+    (bumped by every change of posts, volunteers/signals.py): an activity page
+    without posts costs no query."""
+    key = f"volunteers:posted-sessions:{pagecache.generation('seats')}"
+    found = cache.get(key)
+    if found is None:
+        found = frozenset(
+            VolunteerPost.objects.values_list("occurrence_id", flat=True).distinct()
+        )
+        cache.set(key, found, 3600)
+    return found
+
+
+@hooks.register(PAGE_SECTIONS_HOOK)
+def activity_posts_section(page, request, occurrences):
+    """岗位 ×N with places left for each coming session, each linking to its
+    sign-up form on the 志愿服务 page (phone + 志愿者编号). Two queries, only on
+    pages whose sessions have posts."""
+    posted = _sessions_with_posts()
+    ids = [o.pk for o in occurrences if o.pk in posted and not o.cancelled]
+    if not ids:
+        return ""
+    pagecache.depends_on(request, "seats")
+    index = (
+        VolunteerIndexPage.objects.live()
+        .filter(path__startswith=page.home_path)
+        .first()
+    )
+    if index is None:
+        return ""
+    by_id = {o.pk: o for o in occurrences}
+    rows = VolunteerPost.objects.filter(occurrence_id__in=ids).order_by(
+        "occurrence__start", "pk"
+    )
+    sessions = {}
+    for post in rows:
+        post.occurrence = by_id[post.occurrence_id]
+        sessions.setdefault(post.occurrence_id, []).append(post)
+    return render_to_string(
+        "volunteers/includes/activity_posts.html",
+        {
+            "sessions": [(by_id[pk], items) for pk, items in sessions.items()],
+            "index_url": index.url,
+            "several": len(sessions) > 1,
+        },
+        request=request,
+    )

@@ -13,12 +13,14 @@ permissions at all (e.g. a door-only 签到 account), see every sign-up.
 
 The same scope applies to the sessions offered by the listing's filter and to
 the audit log (站点历史): a scoped user sees the entries of the sign-ups they may
-see, and of the whole list (导出, 查看完整名单, 到期清除) only those they made.
+see, and of the whole list (导出, 查看完整名单, 到期清除) only those they made; other
+apps' models join that rule through the ``register_scoped_log_models`` hook.
 """
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import CharField, Q
 from django.db.models.functions import Cast
+from wagtail import hooks
 from wagtail.models import GroupPagePermission
 
 from home.models import CommunityPage
@@ -95,23 +97,41 @@ def scoped_occurrences(user):
     return Occurrence.objects.filter(community_id__in=scope)
 
 
+# Other apps' models whose audit entries a scoped user may see only for the rows in
+# their scope: a Wagtail hook returning {model: function(user) -> queryset of the
+# rows the user may see} (volunteers/wagtail_hooks.py registers its models).
+SCOPED_LOG_MODELS_HOOK = "register_scoped_log_models"
+
+
+def scoped_log_models() -> dict:
+    """Each scoped model and the function that gives a user's visible rows:
+    the sign-ups', and those other apps register."""
+    models = {Registration: lambda user: scoped(Registration.objects.all(), user)}
+    for hook in hooks.get_hooks(SCOPED_LOG_MODELS_HOOK):
+        models.update(hook())
+    return models
+
+
 def scoped_log_entries(entries, user):
-    """``entries`` (a ``ModelLogEntry`` queryset) without the sign-up entries
-    outside the user's scope: those of another community's sign-ups, and those
-    of the list as a whole (object id 0) made by someone else."""
+    """``entries`` (a ``ModelLogEntry`` queryset) without the entries of scoped
+    models (sign-ups, and what other apps register) outside the user's scope:
+    those of another community's rows, and those of a list as a whole (object
+    id 0: an export, a purge) made by someone else."""
     scope = community_scope(user)
     if scope is None:
         return entries
-    visible = (
-        scoped(Registration.objects.all(), user)
-        .annotate(object_key=Cast("pk", output_field=CharField()))
-        .values("object_key")
-    )
     own_list_entries = Q(object_id=str(LIST_OBJECT_ID), user_id=user.pk)
-    return entries.exclude(
-        Q(content_type=ContentType.objects.get_for_model(Registration))
-        & ~(Q(object_id__in=visible) | own_list_entries)
-    )
+    for model, visible_rows in scoped_log_models().items():
+        visible = (
+            visible_rows(user)
+            .annotate(object_key=Cast("pk", output_field=CharField()))
+            .values("object_key")
+        )
+        entries = entries.exclude(
+            Q(content_type=ContentType.objects.get_for_model(model))
+            & ~(Q(object_id__in=visible) | own_list_entries)
+        )
+    return entries
 
 
 def in_scope(registration: Registration, user) -> bool:

@@ -30,14 +30,18 @@ def without_tracking(request) -> str:
     return urlencode(pagecache.kept_params(request.META.get("QUERY_STRING", "")))
 
 
-def canonical_url(request, page) -> str:
+def canonical_url(request, page, public_route: bool = False) -> str:
     """The absolute address of what is shown.
 
     A page is its own URL whatever query it was loaded with (filters, page
     numbers, WeChat's ?from=…). A route of the page without arguments (the month
     view) is its own URL with its query minus tracking parameters; a route with
     arguments (a resident's sign-up result) is private and points to the page.
-    A view that is no page (search) keeps its query minus tracking parameters."""
+    A view that is no page (search) keeps its query minus tracking parameters.
+    A route with arguments that is public content (``route_share`` in the
+    context: 志愿服务's team pages) is its own URL without a query."""
+    if public_route:
+        return canonical_origin(request) + request.path
     if isinstance(page, Page) and hasattr(page, "get_canonical_url"):
         url = page.get_canonical_url(request)
         match = getattr(request, "routable_resolver_match", None)
@@ -80,7 +84,15 @@ def share_data(context) -> dict:
     site_name = settings.site_name
     title = share_title(context, page, site_name)
     image = None
-    if isinstance(page, Page):
+    # A route of a page that is content of its own (a team of the 志愿服务
+    # page) says its title and description: {"title": …, "description": …}.
+    route_share = context.get("route_share")
+    if route_share:
+        title = route_share["title"]
+        description = plain_excerpt(route_share.get("description") or "")
+        if isinstance(page, Page) and hasattr(page, "get_share_image"):
+            image = page.get_share_image()
+    elif isinstance(page, Page):
         if hasattr(page, "get_meta_description"):
             description = page.get_meta_description()
             image = page.get_share_image()
@@ -107,7 +119,7 @@ def share_data(context) -> dict:
         "full_title": title if title == site_name else f"{title} - {site_name}",
         "site_name": site_name,
         "description": description or plain_excerpt(settings.subdistrict_name),
-        "canonical": canonical_url(request, page),
+        "canonical": canonical_url(request, page, public_route=bool(route_share)),
         "image": image_meta,
     }
     return data

@@ -380,3 +380,25 @@ def test_residents_and_plain_staff_are_kept_out(client, django_user_model):
     client.force_login(plain)
     for name in ("volunteers_door", "volunteers_record_hours", "volunteers_withdraw"):
         assert client.get(reverse(name)).status_code in (302, 403)
+
+
+def test_site_history_shows_a_community_editor_only_their_communitys_volunteers(
+    client, people
+):
+    """站点历史 (and its CSV): the volunteer entries of another community, or
+    subdistrict-wide ones, are not a community editor's to read — not even
+    masked; 街道宣传办 reads them all."""
+    own, other, wide = people
+    history = reverse("wagtailadmin_reports:site_history")
+    client.force_login(user("jiayuan"))
+    report = client.get(history).content.decode()
+    assert own.code in report
+    assert other.code not in report and wide.code not in report
+    response = client.get(history, {"export": "csv"})
+    export = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert own.code in export
+    assert other.code not in export and wide.code not in export
+
+    client.force_login(user("xuanchuan"))
+    report = client.get(history).content.decode()
+    assert own.code in report and other.code in report and wide.code in report

@@ -19,6 +19,7 @@ from ..models import (
     TimeBankEntry,
     Volunteer,
     VolunteerPost,
+    Wish,
 )
 
 PERSONAL = "volunteers.view_volunteer_personal_data"
@@ -40,6 +41,7 @@ COMMUNITY_PATHS = {
     TimeBankEntry: "account__volunteer__community_id",
     VolunteerPost: "occurrence__community_id",
     PostSignup: "occurrence__community_id",
+    Wish: "community_id",
 }
 
 

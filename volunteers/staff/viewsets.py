@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.functional import cached_property
 from wagtail.admin import messages
+from wagtail.admin.admin_url_finder import NullAdminURLFinder, register_admin_url_finder
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column, StatusTagColumn, TitleColumn
 from wagtail.admin.views import generic
@@ -437,6 +438,11 @@ class ReadOnlyViewSet(ModelViewSet):
             path("", self.index_view, name="index"),
             path("results/", self.index_results_view, name="index_results"),
         ]
+
+    def register_admin_url_finder(self):
+        # No edit view: 站点历史 must not link its entries to one (Wagtail's
+        # finder would reverse "<namespace>:edit" and answer a 500).
+        register_admin_url_finder(self.model, NullAdminURLFinder)
 
 
 class ServiceRecordViewSet(ReadOnlyViewSet):

@@ -41,6 +41,7 @@ from home.models import (
     SiteSettings,
     StandardPage,
 )
+from volunteers.pages import VolunteerIndexPage
 
 SUBDISTRICT_COLOUR = "#A8071A"
 DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
@@ -169,6 +170,10 @@ class Command(BaseCommand):
         )
         for data in content.ARTICLES:
             self.article(news_index, data, communities, images_root)
+        # 志愿服务: teams, volunteers and hours are demo/volunteers.py's.
+        self.child(
+            home, VolunteerIndexPage, "volunteers", title="志愿服务", show_in_menus=True
+        )
         about = self.child(
             home,
             StandardPage,
@@ -191,6 +196,9 @@ class Command(BaseCommand):
         self.sign_ups()
         # Teams, volunteers, posts, hours and the time bank (demo/volunteers.py).
         self.created += demo_volunteers.load(communities, self.stdout)
+        from demo.wishes import load_wishes  # after demo volunteers: they claim
+
+        load_wishes(self, home, communities, images_root)
 
     def home_page(self, root: Page, images_root: Collection) -> HomePage:
         home = HomePage.objects.first()
