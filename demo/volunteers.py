@@ -41,8 +41,9 @@ from volunteers.models import (
     VolunteerStatus,
 )
 
-# Phones in the demo residents' fake block (139 0000 xxxx): 139 0001 xxxx.
-PHONE_PREFIX = "1390001"
+# Phones in the demo residents' fake block (139 0000 xxxx): 139 0009 xxxx, a range no
+# test registers volunteers in.
+PHONE_PREFIX = "1390009"
 SUBDISTRICT_STAFF = "xuanchuan"
 
 PARTY, BUILDING = "党员志愿服务队", "楼组志愿者"

@@ -20,6 +20,7 @@ POST_SIGNED_UP = "volunteers.post.signed_up"
 POST_CANCELLED = "volunteers.post.cancelled"
 CHECKED_IN = "volunteers.post.checked_in"
 CHECKED_OUT = "volunteers.post.checked_out"
+EXPORTED = "volunteers.records.exported"
 WISH_PUBLISHED = "volunteers.wish.published"
 WISH_EDITED = "volunteers.wish.edited"
 WISH_CLAIMED = "volunteers.wish.claimed"
@@ -97,6 +98,10 @@ FORMATTERS = {
     CHECKED_IN: _formatter("志愿者签到", "志愿者签到：{code} {post}（{session}）"),
     CHECKED_OUT: _formatter(
         "志愿者签退", "志愿者签退：{code} {post}，服务 {hours} 小时"
+    ),
+    EXPORTED: _formatter(
+        "导出服务记录",
+        "导出服务记录（全国系统）：{rows} 条，服务日期 {date_from}–{date_to}",
     ),
     WISH_PUBLISHED: _formatter("发布微心愿", "发布微心愿：{title}"),
     WISH_EDITED: _formatter("修改微心愿", "修改微心愿：{title}"),

@@ -29,6 +29,8 @@ from ..models import (
     VolunteerPost,
 )
 from . import access, views
+from .candidates import CandidateViewSet
+from .national import NationalExportViewSet
 
 
 class TemplateColumn(Column):
@@ -501,4 +503,6 @@ class VolunteerViewSetGroup(ViewSetGroup):
         VolunteerPostViewSet,
         ServiceRecordViewSet,
         TimeBankEntryViewSet,
+        CandidateViewSet,
+        NationalExportViewSet,
     )
