@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 from wagtail import hooks
+from wagtail.images.models import Image
 
 from events.report_sections import HOOK, Section
 from home.models import CommunityPage
-from volunteers import bank, report, roster
+from volunteers import bank, report, roster, wishes
 from volunteers.models import ServiceRecord
 
 pytestmark = pytest.mark.django_db
@@ -141,31 +142,96 @@ def test_community_editor_sees_only_their_community(client, year_data, communiti
 
 
 def test_another_app_adds_a_section_through_the_hook(client, communities):
-    """How 微心愿 (or anything else) joins the report: one more provider."""
+    """How another app joins the report: one more provider."""
     jiayuan, _ = communities
 
-    def wishes(year, *, community_ids=None, now=None):
+    def points(year, *, community_ids=None, now=None):
         return Section(
-            title="微心愿（按社区）",
-            sheet="微心愿",
+            title="积分（按社区）",
+            sheet="积分",
             columns=[("posted", "发布"), ("done", "已完成")],
             by_community={jiayuan.pk: {"posted": 3, "done": 2}},
             total={"posted": 3, "done": 2},
-            definitions=["微心愿：当年发布的心愿。"],
+            definitions=["积分：当年的积分。"],
         )
 
     client.force_login(user("xuanchuan"))
-    with hooks.register_temporarily(HOOK, wishes):
+    with hooks.register_temporarily(HOOK, points):
         text = client.get(reverse(URL), {"year": YEAR}).content.decode()
         response = client.get(reverse(URL), {"year": YEAR, "export": "xlsx"})
-    assert "微心愿（按社区）" in text and "微心愿：当年发布的心愿。" in text
+    assert "积分（按社区）" in text and "积分：当年的积分。" in text
     rows = [
         [c.value for c in row]
-        for row in load_workbook(BytesIO(response.content))["微心愿"].iter_rows()
+        for row in load_workbook(BytesIO(response.content))["积分"].iter_rows()
     ]
     assert rows[0] == ["社区", "发布", "已完成"]
     assert ["甲院社区", 3, 2] in rows and ["全街道", 0, 0] in rows
     assert rows[-1] == ["合计", 3, 2]
+
+
+def wish(community, day, state=None):
+    """A wish published on ``day`` of YEAR, taken to ``state``."""
+    published = at(day.year, day.month, day.day, 9)
+    item = wishes.publish(
+        user=user("admin"),
+        community=community,
+        now=published,
+        title="想要一台收音机",
+        recipient_name="李大爷",
+        recipient_label="独居老人",
+        due_date=date(YEAR, 12, 31),
+    )
+    if state in ("claimed", "fulfilled", "withdrawn_claimed"):
+        wishes.claim_by_unit(
+            item.pk,
+            unit_name="花园路新华书店",
+            contact_name="王经理",
+            phone="13800001234",
+            now=published,
+        )
+    if state == "fulfilled":
+        photo = Image.objects.first()
+        wishes.fulfil(item.pk, user=user("admin"), photo=photo, line="送到了。")
+    if state == "withdrawn":
+        wishes.withdraw(item.pk, user=user("admin"), reason="重复发布")
+    return item
+
+
+def test_wishes_by_community(client, communities):
+    """微心愿 published in the year, by community and state; withdrawn ones and
+    other years' left out; on the page and in the XLSX."""
+    jiayuan, wuyuan = communities
+    wish(jiayuan, date(YEAR, 2, 1))
+    wish(jiayuan, date(YEAR, 3, 1), "claimed")
+    wish(jiayuan, date(YEAR, 4, 1), "fulfilled")
+    wish(wuyuan, date(YEAR, 5, 1), "fulfilled")
+    wish(None, date(YEAR, 6, 1))
+    wish(jiayuan, date(YEAR, 7, 1), "withdrawn")
+    wish(jiayuan, date(YEAR - 1, 12, 30))
+    section = report.wishes_section(YEAR)
+    assert section.by_community[jiayuan.pk] == {
+        "posted": 3,
+        "open": 1,
+        "claimed": 1,
+        "fulfilled": 1,
+    }
+    assert section.by_community[wuyuan.pk]["fulfilled"] == 1
+    assert section.by_community[None]["open"] == 1
+    assert section.total == {"posted": 5, "open": 2, "claimed": 1, "fulfilled": 2}
+    scoped = report.wishes_section(YEAR, community_ids=[jiayuan.pk])
+    assert list(scoped.by_community) == [jiayuan.pk] and scoped.total["posted"] == 3
+
+    client.force_login(user("xuanchuan"))
+    text = client.get(reverse(URL), {"year": YEAR}).content.decode()
+    assert "微心愿（按社区）" in text and report.WISH_DEFINITIONS[0] in text
+    response = client.get(reverse(URL), {"year": YEAR, "export": "xlsx"})
+    rows = [
+        [c.value for c in row]
+        for row in load_workbook(BytesIO(response.content))["微心愿"].iter_rows()
+    ]
+    assert rows[0] == ["社区", *[label for _, label in report.WISH_COLUMNS]]
+    assert ["甲院社区", 3, 1, 1, 1] in rows and rows[1] == ["全街道", 1, 1, 0, 0]
+    assert rows[-1] == ["合计", 5, 2, 1, 2]
 
 
 def count_queries(client, **params) -> int:
@@ -191,8 +257,11 @@ def test_query_count_does_not_grow_with_volunteers(
     params = {"year": YEAR, "export": export} if export else {"year": YEAR}
     client.force_login(user(username))
     grow(3, communities)
+    wish(communities[0], date(YEAR, 1, 5))
     small = count_queries(client, **params)
     grow(30, communities)
+    for n in range(12):
+        wish([*communities, None][n % 3], date(YEAR, 1 + n, 10), "claimed")
     large = count_queries(client, **params)
     assert report.hours_section(YEAR).total["records"] == 66
     assert small == large, (small, large)
