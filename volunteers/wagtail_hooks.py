@@ -110,6 +110,12 @@ def volunteer_hours_section(year, *, community_ids=None, now=None):
     return report.hours_section(year, community_ids=community_ids, now=now)
 
 
+@hooks.register("year_report_sections")
+def wishes_section(year, *, community_ids=None, now=None):
+    """微心愿 by community in 活动统计."""
+    return report.wishes_section(year, community_ids=community_ids, now=now)
+
+
 # ---------------------------------------------------------------------------
 # The activity page's 志愿岗位 section (events/views.py PAGE_SECTIONS_HOOK)
 # ---------------------------------------------------------------------------

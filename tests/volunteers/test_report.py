@@ -4,7 +4,7 @@ XLSX, scoped like the rest of the report, its query count constant as volunteers
 and records grow. Hand-made data in 2011, a year the demo never reaches; every
 service is given its ``now``."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
 
@@ -141,27 +141,27 @@ def test_community_editor_sees_only_their_community(client, year_data, communiti
 
 
 def test_another_app_adds_a_section_through_the_hook(client, communities):
-    """How 微心愿 (or anything else) joins the report: one more provider."""
+    """How any other app joins the report: one more provider."""
     jiayuan, _ = communities
 
     def wishes(year, *, community_ids=None, now=None):
         return Section(
-            title="微心愿（按社区）",
-            sheet="微心愿",
+            title="邻里互助（按社区）",
+            sheet="邻里互助",
             columns=[("posted", "发布"), ("done", "已完成")],
             by_community={jiayuan.pk: {"posted": 3, "done": 2}},
             total={"posted": 3, "done": 2},
-            definitions=["微心愿：当年发布的心愿。"],
+            definitions=["邻里互助：当年发布的求助。"],
         )
 
     client.force_login(user("xuanchuan"))
     with hooks.register_temporarily(HOOK, wishes):
         text = client.get(reverse(URL), {"year": YEAR}).content.decode()
         response = client.get(reverse(URL), {"year": YEAR, "export": "xlsx"})
-    assert "微心愿（按社区）" in text and "微心愿：当年发布的心愿。" in text
+    assert "邻里互助（按社区）" in text and "邻里互助：当年发布的求助。" in text
     rows = [
         [c.value for c in row]
-        for row in load_workbook(BytesIO(response.content))["微心愿"].iter_rows()
+        for row in load_workbook(BytesIO(response.content))["邻里互助"].iter_rows()
     ]
     assert rows[0] == ["社区", "发布", "已完成"]
     assert ["甲院社区", 3, 2] in rows and ["全街道", 0, 0] in rows
@@ -196,3 +196,60 @@ def test_query_count_does_not_grow_with_volunteers(
     large = count_queries(client, **params)
     assert report.hours_section(YEAR).total["records"] == 66
     assert small == large, (small, large)
+
+
+@pytest.fixture
+def wish_data(communities):
+    """2011: 甲院 three wishes (one claimed by a volunteer, one withdrawn), one
+    subdistrict-wide; 戊院 one published on 2010-12-31 (not 2011's)."""
+    from volunteers import wishes
+
+    jiayuan, wuyuan = communities
+    admin = user("admin")
+
+    def publish(community, when):
+        return wishes.publish(
+            user=admin,
+            community=community,
+            now=when,
+            title="想要一台收音机",
+            recipient_name="张奶奶",
+            recipient_label="独居老人",
+            due_date=(when + timedelta(days=30)).date(),
+        )
+
+    first = publish(jiayuan, at(YEAR, 2, 1, 9))
+    publish(jiayuan, at(YEAR, 5, 1, 9))
+    gone = publish(jiayuan, at(YEAR, 6, 1, 9))
+    publish(None, at(YEAR, 12, 31, 23, 30))
+    publish(wuyuan, at(YEAR - 1, 12, 31, 23, 30))
+    person = volunteer(jiayuan)
+    wishes.claim_by_volunteer(
+        first.pk, phone=person.phone, code=person.code, now=at(YEAR, 2, 2, 9)
+    )
+    wishes.withdraw(gone.pk, user=admin, reason="已由家人解决", now=at(YEAR, 6, 2))
+
+
+def test_wishes_by_community(client, wish_data, communities):
+    jiayuan, wuyuan = communities
+    section = report.wishes_section(YEAR)
+    assert section.by_community[jiayuan.pk] == {
+        "published": 2,
+        "open": 1,
+        "claimed": 1,
+        "fulfilled": 0,
+    }
+    assert wuyuan.pk not in section.by_community
+    assert section.by_community[None]["published"] == 1
+    assert section.total["published"] == 3
+    client.force_login(user("jiayuan"))
+    response = client.get(reverse(URL), {"year": YEAR, "export": "xlsx"})
+    rows = [
+        [c.value for c in row]
+        for row in load_workbook(BytesIO(response.content))["微心愿"].iter_rows()
+    ]
+    assert rows == [
+        ["社区", "发布（个）", "待认领", "已认领", "已完成"],
+        ["甲院社区", 2, 1, 1, 0],
+        ["合计", 2, 1, 1, 0],
+    ]
