@@ -1,11 +1,11 @@
-"""志愿服务时长 and 微心愿 in 活动统计 (报告 › 活动统计): service hours and wishes
-by community for a year, two sections of the year-end report through events' hook
-``year_report_sections`` (``events/report_sections.py``; registered in
-``wagtail_hooks.py``). Counts only, no person: nothing to mask.
+"""志愿服务时长 and 微心愿 in 活动统计 (报告 › 活动统计): two sections of the
+year-end report by community, through events' hook ``year_report_sections``
+(``events/report_sections.py``; registered in ``wagtail_hooks.py``). Counts
+only, no person: nothing to mask.
 
-Two queries whatever the number of volunteers and records: one grouped by
+Hours: two queries whatever the number of volunteers and records, one grouped by
 community, one for the totals (a volunteer who served in two communities counts
-once in 合计).
+once in 合计). Wishes: one grouped query.
 """
 
 from datetime import date
@@ -14,8 +14,10 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 
 from events.report_sections import Section
+from events.stats import year_bounds
 
-from .models import ServiceRecord, ServiceSource, Wish, WishState
+from .models import ServiceRecord, ServiceSource
+from .wish_models import Wish, WishState
 
 CENT = Decimal("0.01")
 COLUMNS = [
@@ -72,40 +74,39 @@ def hours_section(year: int, *, community_ids=None, now=None) -> Section:
 
 
 WISH_COLUMNS = [
-    ("posted", "发布（个）"),
+    ("published", "发布（个）"),
     ("open", "待认领"),
     ("claimed", "已认领"),
     ("fulfilled", "已完成"),
 ]
 WISH_DEFINITIONS = [
-    "微心愿：发布时间在当年的心愿（不含撤下的），按心愿所属社区统计，全街道的心愿"
-    "单列一行；待认领、已认领、已完成是统计时的状态。",
+    "微心愿：当年发布（按发布时间）且未撤下的心愿，按心愿所属社区统计，"
+    "不属于任何社区的心愿单列一行；待认领、已认领、已完成为统计时的状态。",
 ]
 
 
 def wishes_section(year: int, *, community_ids=None, now=None) -> Section:
-    """微心愿 published in ``year`` by community and their state now (withdrawn
-    ones left out); two queries whatever the number of wishes."""
-    wishes = Wish.objects.filter(published_at__year=year).exclude(
-        state=WishState.WITHDRAWN
-    )
+    """Wishes published in ``year`` by community and by their state now."""
+    start, end = year_bounds(year)
+    wishes = Wish.objects.filter(published_at__gte=start, published_at__lt=end)
+    wishes = wishes.exclude(state=WishState.WITHDRAWN)
     if community_ids is not None:
         wishes = wishes.filter(community_id__in=community_ids)
-    figures = {
-        "posted": Count("pk"),
-        "open": Count("pk", filter=Q(state=WishState.OPEN)),
-        "claimed": Count("pk", filter=Q(state=WishState.CLAIMED)),
-        "fulfilled": Count("pk", filter=Q(state=WishState.FULFILLED)),
-    }
-    by_community = {
-        row.pop("community_id"): row
-        for row in wishes.order_by().values("community_id").annotate(**figures)
-    }
+    by_community: dict = {}
+    total = {key: 0 for key, _ in WISH_COLUMNS}
+    grouped = wishes.order_by().values("community_id", "state").annotate(n=Count("pk"))
+    for row in grouped:
+        figures = by_community.setdefault(
+            row["community_id"], {key: 0 for key, _ in WISH_COLUMNS}
+        )
+        for target in (figures, total):
+            target["published"] += row["n"]
+            target[row["state"]] += row["n"]
     return Section(
         title="微心愿（按社区）",
         sheet="微心愿",
         columns=WISH_COLUMNS,
         by_community=by_community,
-        total=wishes.aggregate(**figures),
+        total=total,
         definitions=WISH_DEFINITIONS,
     )

@@ -112,7 +112,7 @@ def volunteer_hours_section(year, *, community_ids=None, now=None):
 
 @hooks.register("year_report_sections")
 def wishes_section(year, *, community_ids=None, now=None):
-    """微心愿 by community in 活动统计 (events/report_sections.py)."""
+    """微心愿 by community in 活动统计."""
     return report.wishes_section(year, community_ids=community_ids, now=now)
 
 

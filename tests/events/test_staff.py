@@ -485,10 +485,7 @@ def test_busy_lock_is_a_message_not_a_500(client, door, activities, monkeypatch)
         assert "系统繁忙，请稍后再试" in html(response)
     after = reload(registration)
     assert after.status == "confirmed" and after.checked_in_at is None
-    # This sign-up's entries only (other models' rows may share its id).
-    assert not ModelLogEntry.objects.filter(
-        content_type__model="registration", object_id=str(registration.pk)
-    ).exists()
+    assert not ModelLogEntry.objects.for_instance(registration).exists()
 
 
 # ---------------------------------------------------------------------------

@@ -80,10 +80,10 @@ def queries(client, url) -> int:
 
 
 def test_index_lists_teams_by_community_and_the_ways_in(client, index, communities):
-    party = Team.objects.create(name="党员志愿服务队", community=communities[0])
+    party = Team.objects.create(name="党员突击队", community=communities[0])
     Team.objects.create(name="全街道应急队", community=None)
     html = text(client.get(index.url))
-    assert "党员志愿服务队" in html and "全街道应急队" in html
+    assert "党员突击队" in html and "全街道应急队" in html
     assert f'href="{index.url}teams/{party.pk}/"' in html
     assert communities[0].title in html
     for label in ("申请成为志愿者", "志愿者查询", "时间银行"):
@@ -93,7 +93,7 @@ def test_index_lists_teams_by_community_and_the_ways_in(client, index, communiti
 
 
 def test_index_and_team_queries_stay_constant(client, index, communities, staff):
-    team = Team.objects.create(name="楼组志愿者", community=communities[0])
+    team = Team.objects.create(name="楼组志愿小分队", community=communities[0])
     add_members(team, staff, 1, 100)
     small = {
         "index": queries(client, index.url),
@@ -115,14 +115,14 @@ def test_index_and_team_queries_stay_constant(client, index, communities, staff)
 def test_team_page_shows_counts_and_hours_but_no_person(client, index, staff):
     community = CommunityPage.objects.live().order_by("path").first()
     team = Team.objects.create(
-        name="党员志愿服务队", community=community, description="每周六清扫楼道。"
+        name="党员突击队", community=community, description="每周六清扫楼道。"
     )
     people = add_members(team, staff, 3, 400, hours="1.5")
     roster.leave(people[2].pk, user=staff)  # left: not a member any more
     response = client.get(f"{index.url}teams/{team.pk}/")
     html = text(response)
     assert response.status_code == 200
-    assert "党员志愿服务队" in html and "每周六清扫楼道。" in html
+    assert "党员突击队" in html and "每周六清扫楼道。" in html
     assert community.title in html
     assert "2 名在册志愿者" in html
     assert "累计服务 4.5 小时" in html
@@ -130,7 +130,7 @@ def test_team_page_shows_counts_and_hours_but_no_person(client, index, staff):
         assert person.name not in html and person.phone not in html
     assert f"apply/?team={team.pk}" in html
     # Its own share card: title and canonical URL of the team page.
-    assert '<meta property="og:title" content="党员志愿服务队">' in html
+    assert '<meta property="og:title" content="党员突击队">' in html
     assert re.search(
         rf'<link rel="canonical" href="http://[^"]+{index.url}teams/{team.pk}/">', html
     )

@@ -26,6 +26,7 @@ from django.db.models import DecimalField, F, Max, Min, Q, Sum, Value, Window
 from django.db.models.functions import Coalesce, Rank
 from django.utils import timezone
 from django.utils.functional import cached_property
+from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
@@ -194,9 +195,7 @@ class CandidateIndexView(BomCsvMixin, SheetTitleExportMixin, generic.IndexView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        if self.problem:
-            from wagtail.admin import messages
-
+        if self.problem and not self.is_export:
             messages.warning(self.request, self.problem)
         return context
 
