@@ -173,7 +173,7 @@ def wish_context(page, request, wish) -> dict:
         "community_board_url": (
             f"{page.url}{wish.community.slug}/" if wish.community_id else ""
         ),
-        # Share metadata of the wish, not of the board (includes/share_meta.html).
+        # Share metadata of the wish, not of the board (share_meta_tags.share_data).
         "share_meta": {
             "title": f"微心愿：{wish.title}",
             "description": share_description(wish),
