@@ -3,6 +3,7 @@ two phones and claim it at the same moment — one claim, the other phone a clea
 Chinese message — then the board shows it 已认领 (screenshots in test-output/)."""
 
 import json
+import time
 
 import pytest
 
@@ -92,10 +93,15 @@ def test_two_volunteers_claim_one_wish_at_the_same_moment(
         photos = board.locator(".card--wish-fulfilled img")
         assert photos.count() >= 1
         photos.evaluate_all("imgs => imgs.forEach(i => { i.loading = 'eager'; })")
-        board.wait_for_function(
-            "[...document.querySelectorAll('.card--wish-fulfilled img')]"
+        # Polled from here: the site's CSP refuses wait_for_function's eval.
+        loaded = (
+            "() => [...document.querySelectorAll('.card--wish-fulfilled img')]"
             ".every(i => i.complete && i.naturalWidth > 0)"
         )
+        deadline = time.monotonic() + 20
+        while not board.evaluate(loaded) and time.monotonic() < deadline:
+            board.wait_for_timeout(200)
+        assert board.evaluate(loaded), "a fulfilled wish's photo did not load"
         board.screenshot(path=screenshot_dir / "wishes-board.png", full_page=True)
         print(json.dumps({"board": str(screenshot_dir / "wishes-board.png")}))
     finally:
