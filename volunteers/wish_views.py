@@ -173,7 +173,7 @@ def wish_context(page, request, wish) -> dict:
         "community_board_url": (
             f"{page.url}{wish.community.slug}/" if wish.community_id else ""
         ),
-        # Share metadata of the wish, not of the board (includes/share_meta.html).
+        # Share metadata of the wish, not of the board (share_meta_tags.share_data).
         "share_meta": {
             "title": f"微心愿：{wish.title}",
             "description": share_description(wish),
@@ -369,6 +369,7 @@ def poster_data(page, request, wish):
     """The wish's poster: title, community, date, masked recipient, state and a
     QR code to the wish's page (``sharing.posters`` draws it)."""
     from home.models import SiteSettings
+    from sharing.content import picture
     from sharing.posters import DEFAULT_COLOUR, PosterData
 
     settings = SiteSettings.for_request(request)
@@ -393,6 +394,8 @@ def poster_data(page, request, wish):
         colour=getattr(community, "brand_color", "") or DEFAULT_COLOUR,
         caption="长按识别二维码",
         caption_detail=detail,
+        # Once fulfilled, its photo is the poster's picture.
+        **picture(wish.fulfilment_photo),
     )
 
 

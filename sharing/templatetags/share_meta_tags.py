@@ -114,12 +114,20 @@ def share_data(context) -> dict:
             "width": rendition.width,
             "height": rendition.height,
         }
+    canonical = canonical_url(request, page, public_route=bool(route_share))
+    # A route that shows one item of its own (a 微心愿 on its board) names it:
+    # {"title", "description", "url"} in the context as ``share_meta``.
+    own = context.get("share_meta")
+    if own:
+        title = own["title"]
+        description = plain_excerpt(own["description"])
+        canonical = own["url"]
     memo[key] = data = {
         "title": title,
         "full_title": title if title == site_name else f"{title} - {site_name}",
         "site_name": site_name,
         "description": description or plain_excerpt(settings.subdistrict_name),
-        "canonical": canonical_url(request, page, public_route=bool(route_share)),
+        "canonical": canonical,
         "image": image_meta,
     }
     return data

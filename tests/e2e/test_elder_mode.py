@@ -115,9 +115,17 @@ def test_resident_pages_meet_the_numbers(
             ("activity", ACTIVITY),
             ("news", ARTICLE),
             ("search", SEARCH),
+            ("wishes", "/wishes/"),
         ):
             page.goto(base + path)
             check(name)
+        # 微心愿: an open wish from the board, then its claim form.
+        page.locator(".card--wish-open a").first.click()
+        page.wait_for_url("**/wishes/*/")
+        check("wish")
+        page.get_by_role("link", name="我来认领").click()
+        page.wait_for_url("**/claim/")
+        check("wish-claim")
 
         # The sign-up form: sent empty, it comes back with the error summary
         # focused and every session in a fieldset.

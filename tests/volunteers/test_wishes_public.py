@@ -260,6 +260,16 @@ def test_poster_data_shows_the_masked_recipient_and_links_the_wish(rf, board, wi
     assert ("心愿人", "李** · 独居老人") in data.facts
     assert data.url.endswith(f"/wishes/{wish.pk}/")
     assert "李桂兰" not in str(data)
+    assert not data.image_key  # no picture before it is fulfilled
+    wishes.claim_by_unit(
+        wish.pk, unit_name="花园路邮政支局", contact_name="赵明", phone="13800004444"
+    )
+    photo = ImageFactory()
+    wishes.fulfil(wish.pk, user=None, photo=photo, line="已送到")
+    wish.refresh_from_db()
+    done = poster_data(board, request, wish)
+    assert done.image_key.startswith(f"{photo.pk}:") and done.quote == "已送到"
+    assert ("认领", "花园路邮政支局") in done.facts
 
 
 def test_sitemap_lists_board_community_boards_and_open_wishes(
