@@ -68,7 +68,7 @@ def test_the_time_bank_page_is_found(client, index):
 
 
 def test_rebuild_keeps_route_documents_in_step(index, community):
-    team = Team.objects.create(name="楼组志愿者", community=community)  # no signal run
+    team = Team.objects.create(name="七号楼互助队", community=community)  # no signal run
     SearchDocument.objects.filter(page_id=index.pk).exclude(route="").delete()
     out = StringIO()
     call_command("rebuild_search_documents", stdout=out)
