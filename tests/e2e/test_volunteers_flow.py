@@ -126,7 +126,7 @@ def test_apply_approve_post_door_and_look_up(demo_server, browser, screenshot_di
         posts = page.locator(".volunteer-posts")
         assert "引导 ×4" in posts.inner_text() and "余 4" in posts.inner_text()
         page.screenshot(path=screenshot_dir / "volunteers-activity.png", full_page=True)
-        posts.get_by_role("link", name=re.compile("报名引导岗位")).click()
+        posts.get_by_role("link", name=re.compile("报名.*引导")).click()
         page.wait_for_url(f"**/volunteers/posts/{data['post']}/")
         page.get_by_role("textbox", name="手机号").fill("+86 139-1111-2020")
         page.get_by_role("textbox", name="志愿者编号").fill(code.lower())
