@@ -165,7 +165,8 @@ def activity_posts_section(page, request, occurrences):
         {
             "sessions": [(by_id[pk], items) for pk, items in sessions.items()],
             "index_url": index.url,
-            "several": len(sessions) > 1,
+            # Which date the posts are for, unless the activity has one session.
+            "several": len(occurrences) > 1,
         },
         request=request,
     )

@@ -36,11 +36,13 @@ LIMITS = {
     "elder": {"minText": 20, "minFact": 20, "minWidth": 44, "minHeight": 60},
 }
 # Demo pages (demo/): a community, a weekly activity with open sign-up, a news
-# article, a search.
+# article, a search, 志愿服务 (index, 时间银行, application form, 志愿者查询, a
+# team where the demo has one).
 COMMUNITY = "/communities/jiayuan/"
 ACTIVITY = "/communities/nongyeyuan/shuhua-ke/"
 ARTICLE = "/news/shedaihui-2026/"
 SEARCH = "/search/?q=%E8%AE%B2%E5%A0%82"  # 讲堂
+VOLUNTEERS = "/volunteers/"  # 志愿服务 and its routes
 PHONES = {"standard": "13912340019", "elder": "13912340020"}
 
 
@@ -116,16 +118,26 @@ def test_resident_pages_meet_the_numbers(
             ("news", ARTICLE),
             ("search", SEARCH),
             ("wishes", "/wishes/"),
+            ("volunteers", VOLUNTEERS),
+            ("time-bank", VOLUNTEERS + "time-bank/"),
+            ("volunteer-apply", VOLUNTEERS + "apply/"),
+            ("volunteer-lookup", VOLUNTEERS + "my/"),
         ):
             page.goto(base + path)
             check(name)
         # 微心愿: an open wish from the board, then its claim form.
+        page.goto(base + "/wishes/")
         page.locator(".card--wish-open a").first.click()
         page.wait_for_url("**/wishes/*/")
         check("wish")
         page.get_by_role("link", name="我来认领").click()
         page.wait_for_url("**/claim/")
         check("wish-claim")
+        # A team's page (the demo has teams in every community).
+        page.goto(base + VOLUNTEERS)
+        page.locator(".team-list__link").first.click()
+        page.wait_for_url("**/volunteers/teams/*/")
+        check("volunteer-team")
 
         # The sign-up form: sent empty, it comes back with the error summary
         # focused and every session in a fieldset.

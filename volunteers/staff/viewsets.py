@@ -6,6 +6,7 @@ through the roster service; records and ledger lines are read-only here (they
 are written by the forms in ``views.py``, through ``bank``)."""
 
 from django import forms
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.functional import cached_property
@@ -39,6 +40,15 @@ class TemplateColumn(Column):
     def __init__(self, name, template, **kwargs):
         super().__init__(name, accessor=lambda obj: obj, **kwargs)
         self.cell_template_name = template
+
+    def get_cell_context_data(self, instance, parent_context):
+        # Wagtail renders a cell with a plain context: the listing's CSRF token
+        # is passed on, else a cell's form (审核通过, 退出) posts without one
+        # and a browser gets the CSRF failure page.
+        context = super().get_cell_context_data(instance, parent_context)
+        if context.get("request") is not None:
+            context["csrf_token"] = get_token(context["request"])
+        return context
 
 
 class ScopedMixin:
