@@ -6,11 +6,13 @@ root page's specific type with another before routing. A saved or deleted
 
 import hashlib
 
+from django.db import Error as DatabaseError
 from django.http.request import split_domain_port
 from wagtail.models import Site
 from wagtail.models.sites import get_site_for_hostname
+from wagtail.views import serve
 
-from portal import pagecache
+from portal import failure, pagecache
 
 
 def find_site(request) -> Site | None:
@@ -39,13 +41,29 @@ def find_site(request) -> Site | None:
 
 
 class SiteMiddleware:
-    """Hands Wagtail the remembered site (``find_site``): ``Site.find_for_request``
-    returns ``request._wagtail_site`` when it is set. After ``CommonMiddleware``,
-    so the Host header has passed ``ALLOWED_HOSTS``."""
+    """Hands Wagtail's page view the remembered site (``find_site``):
+    ``Site.find_for_request`` returns ``request._wagtail_site`` when it is set.
+    Only for the views that serve pages (Wagtail's ``serve``, or a view marked
+    ``serves_pages = True`` that calls it), just before they run; after
+    ``CommonMiddleware``, so the Host header has passed ``ALLOWED_HOSTS``. The
+    admin and other views look the site up as before."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request._wagtail_site = find_site(request)
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        serves_pages = view_func is serve or getattr(view_func, "serves_pages", False)
+        if serves_pages and not hasattr(request, "_wagtail_site"):
+            try:
+                request._wagtail_site = find_site(request)
+            except DatabaseError as error:
+                # Raised here, no view's process_exception sees it: the same
+                # 503 or last good copy as a failure inside the view.
+                response = failure.handle_outage(request, error)
+                if response is None:
+                    raise
+                return response
+        return None

@@ -47,6 +47,10 @@ def serve_page_file(request, path):
     )  # upcoming dates listed on a recurring activity's page
 
 
+# Wagtail's page view underneath: it gets the remembered site (core/sites.py).
+serve_page_file.serves_pages = True
+
+
 # One test for "inside WeChat", shared with the page cache key that keeps the two
 # variants of a page apart.
 in_wechat = pagecache.in_wechat

@@ -221,7 +221,15 @@ class DatabaseFailureMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        if not is_outage(exception):
-            return None
-        log_outage(request, exception)
-        return outage_response(request)
+        return handle_outage(request, exception)
+
+
+def handle_outage(request, exception) -> HttpResponse | None:
+    """For an exception that means the database is gone: logged once, and the
+    last good copy or the 503 page; None for any other exception. Also for a
+    middleware layer's own lookup (core/sites.py), which no ``process_exception``
+    sees."""
+    if not is_outage(exception):
+        return None
+    log_outage(request, exception)
+    return outage_response(request)
