@@ -68,7 +68,8 @@ def test_the_time_bank_page_is_found(client, index):
 
 
 def test_rebuild_keeps_route_documents_in_step(index, community):
-    team = Team.objects.create(name="七号楼互助队", community=community)  # no signal run
+    # Created with no signal run (a name the demo does not use).
+    team = Team.objects.create(name="七号楼互助队", community=community)
     SearchDocument.objects.filter(page_id=index.pk).exclude(route="").delete()
     out = StringIO()
     call_command("rebuild_search_documents", stdout=out)
