@@ -109,7 +109,7 @@ def team(page, request, pk):
         context_overrides={
             "team": found,
             "team_hours": hours,
-            "route_share": {
+            "share_meta": {
                 "title": found.name,
                 "description": found.description or f"{where}的志愿服务队",
             },
@@ -160,7 +160,7 @@ def time_bank(page, request):
             "star_levels": star_levels(request),
             "transfer_names": transfer_names,
             "transfer_subdistrict": settings.transfer_subdistrict,
-            "route_share": {"title": "时间银行", "description": page.time_bank_text},
+            "share_meta": {"title": "时间银行", "description": page.time_bank_text},
         },
     )
 

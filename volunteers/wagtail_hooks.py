@@ -14,11 +14,6 @@ from portal import pagecache
 
 from . import audit, report
 from .models import (
-    PostSignup,
-    ServiceRecord,
-    Team,
-    TimeBankEntry,
-    Volunteer,
     VolunteerPost,
 )
 from .pages import VolunteerIndexPage
@@ -89,18 +84,12 @@ def register_volunteer_log_actions(actions):
 
 @hooks.register("register_scoped_log_models")
 def register_scoped_log_models():
-    """站点历史: a community editor sees the volunteer entries of their own
-    communities' rows only (events/staff/access.py scoped_log_entries)."""
+    """站点历史: a community editor sees the volunteer and 微心愿 entries of
+    their own communities' rows only (events/staff/access.py
+    scoped_log_entries); every model access.py scopes."""
     return {
         model: (lambda user, model=model: access.scoped(model.objects.all(), user))
-        for model in (
-            Team,
-            Volunteer,
-            ServiceRecord,
-            TimeBankEntry,
-            VolunteerPost,
-            PostSignup,
-        )
+        for model in access.COMMUNITY_PATHS
     }
 
 

@@ -30,7 +30,7 @@ def without_tracking(request) -> str:
     return urlencode(pagecache.kept_params(request.META.get("QUERY_STRING", "")))
 
 
-def canonical_url(request, page, public_route: bool = False) -> str:
+def canonical_url(request, page) -> str:
     """The absolute address of what is shown.
 
     A page is its own URL whatever query it was loaded with (filters, page
@@ -38,10 +38,7 @@ def canonical_url(request, page, public_route: bool = False) -> str:
     view) is its own URL with its query minus tracking parameters; a route with
     arguments (a resident's sign-up result) is private and points to the page.
     A view that is no page (search) keeps its query minus tracking parameters.
-    A route with arguments that is public content (``route_share`` in the
-    context: 志愿服务's team pages) is its own URL without a query."""
-    if public_route:
-        return canonical_origin(request) + request.path
+    A route that is content of its own says so in ``share_meta`` (share_data)."""
     if isinstance(page, Page) and hasattr(page, "get_canonical_url"):
         url = page.get_canonical_url(request)
         match = getattr(request, "routable_resolver_match", None)
@@ -84,15 +81,7 @@ def share_data(context) -> dict:
     site_name = settings.site_name
     title = share_title(context, page, site_name)
     image = None
-    # A route of a page that is content of its own (a team of the 志愿服务
-    # page) says its title and description: {"title": …, "description": …}.
-    route_share = context.get("route_share")
-    if route_share:
-        title = route_share["title"]
-        description = plain_excerpt(route_share.get("description") or "")
-        if isinstance(page, Page) and hasattr(page, "get_share_image"):
-            image = page.get_share_image()
-    elif isinstance(page, Page):
+    if isinstance(page, Page):
         if hasattr(page, "get_meta_description"):
             description = page.get_meta_description()
             image = page.get_share_image()
@@ -114,14 +103,17 @@ def share_data(context) -> dict:
             "width": rendition.width,
             "height": rendition.height,
         }
-    canonical = canonical_url(request, page, public_route=bool(route_share))
-    # A route that shows one item of its own (a 微心愿 on its board) names it:
-    # {"title", "description", "url"} in the context as ``share_meta``.
+    canonical = canonical_url(request, page)
+    # A route of a page that is content of its own (a team of the 志愿服务
+    # page, the 时间银行, a 微心愿 on its board) names it in the context as
+    # ``share_meta``: {"title", "description", "url"}; without "url" the
+    # route's own path, without a query, is its address. The picture stays
+    # the page's.
     own = context.get("share_meta")
     if own:
         title = own["title"]
-        description = plain_excerpt(own["description"])
-        canonical = own["url"]
+        description = plain_excerpt(own.get("description") or "")
+        canonical = own.get("url") or canonical_origin(request) + request.path
     memo[key] = data = {
         "title": title,
         "full_title": title if title == site_name else f"{title} - {site_name}",

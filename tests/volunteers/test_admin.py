@@ -16,7 +16,7 @@ from wagtail.models import ModelLogEntry
 from events.models import Occurrence
 from home.models import CommunityPage
 from tests.factories import signup_activity
-from volunteers import bank, posts, roster
+from volunteers import bank, posts, roster, wishes
 from volunteers.errors import VolunteerError
 from volunteers.models import (
     PostSignup,
@@ -389,11 +389,24 @@ def test_site_history_shows_a_community_editor_only_their_communitys_volunteers(
     subdistrict-wide ones, are not a community editor's to read — not even
     masked; 街道宣传办 reads them all."""
     own, other, wide = people
+    for community, title in (
+        (own.community, "甲院的收音机"),
+        (other.community, "别院的轮椅"),
+    ):
+        wishes.publish(
+            user=user("admin"),
+            community=community,
+            title=title,
+            recipient_name="李大爷",
+            recipient_label="独居老人",
+            due_date=timezone.localdate() + datetime.timedelta(days=30),
+        )
     history = reverse("wagtailadmin_reports:site_history")
     client.force_login(user("jiayuan"))
     report = client.get(history).content.decode()
-    assert own.code in report
+    assert own.code in report and "甲院的收音机" in report
     assert other.code not in report and wide.code not in report
+    assert "别院的轮椅" not in report
     response = client.get(history, {"export": "csv"})
     export = b"".join(response.streaming_content).decode("utf-8-sig")
     assert own.code in export
@@ -402,3 +415,4 @@ def test_site_history_shows_a_community_editor_only_their_communitys_volunteers(
     client.force_login(user("xuanchuan"))
     report = client.get(history).content.decode()
     assert own.code in report and other.code in report and wide.code in report
+    assert "别院的轮椅" in report
