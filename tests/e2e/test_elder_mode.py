@@ -44,6 +44,14 @@ ARTICLE = "/news/shedaihui-2026/"
 SEARCH = "/search/?q=%E8%AE%B2%E5%A0%82"  # 讲堂
 VOLUNTEERS = "/volunteers/"  # 志愿服务 and its routes
 PHONES = {"standard": "13912340019", "elder": "13912340020"}
+TEAM = """
+from home.models import CommunityPage
+from volunteers.models import Team
+if not Team.objects.exists():
+    Team.objects.create(name="党员志愿服务队", description="每周六清扫楼道。",
+                        community=CommunityPage.objects.get(slug="jiayuan"))
+print(1)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +141,8 @@ def test_resident_pages_meet_the_numbers(
         page.get_by_role("link", name="我来认领").click()
         page.wait_for_url("**/claim/")
         check("wish-claim")
-        # A team's page (the demo has teams in every community).
+        # A team's page: the demo's first (demo/volunteers.py), one made if none.
+        demo_server.python(TEAM)
         page.goto(base + VOLUNTEERS)
         page.locator(".team-list__link").first.click()
         page.wait_for_url("**/volunteers/teams/*/")
