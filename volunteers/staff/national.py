@@ -2,7 +2,7 @@
 the national volunteer system (全国志愿服务信息系统 / 中国志愿服务网, and the
 provincial platforms that feed it, e.g. 志愿汇).
 
-No official import template could be found (NOTES-voldemo.md says what was
+No official import template could be found (README.md, 全国系统导出, says what was
 searched); the columns follow what 民政部《志愿服务记录与证明出具办法（试行）》
 (2020) says a service record holds — the volunteer's identity, the activity's
 name, date, place, hours and content, the recording organisation — so that an
