@@ -1,5 +1,6 @@
 """Editors can only create pages where they belong."""
 
+from django.apps import apps
 from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 
@@ -36,6 +37,7 @@ class TreeRulesTests(WagtailPageTestCase):
                 HonourIndexPage,
                 NewsIndexPage,
                 StandardPage,
+                apps.get_model("volunteers", "VolunteerIndexPage"),
             },
         )
 
