@@ -9,7 +9,6 @@ is Wagtail's (page, request), so nothing calls back into this module."""
 
 from datetime import date, timedelta
 
-import segno
 from django.db import DatabaseError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -260,6 +259,8 @@ def checkin_url(request, registration) -> str:
 
 
 def qr_svg(request, registration, scale=5) -> str:
+    import segno  # only for these pictures: not at start-up
+
     qr = segno.make(checkin_url(request, registration), error="m")
     return qr.svg_inline(scale=scale, dark="#1f2933", title="签到二维码")
 
@@ -319,6 +320,8 @@ def registration_qr(page, request, token):
     registration = get_registration(page, token)
     if not registration.is_active:
         raise Http404("报名已取消")
+    import segno  # only for these pictures: not at start-up
+
     qr = segno.make(checkin_url(request, registration), error="m")
     response = HttpResponse(
         qr.svg_inline(scale=8, title="签到二维码"), content_type="image/svg+xml"

@@ -194,9 +194,11 @@ def document_fields(page, now: datetime | None = None) -> dict:
 def route_fields(page, route: dict) -> dict:
     """The values of the document of one of ``page``'s routes, from what
     ``page.search_routes()`` says of it: ``route`` (relative to the page's URL),
-    ``title``, and optionally ``text`` (sentences, the snippet's source) and
-    ``facts`` (names and words residents search by). The page's title counts
-    as a fact, so a route is found by the page's name too."""
+    ``title``, and optionally ``label`` (the title a result shows, when it
+    says more than the indexed title: a team's community), ``text`` (sentences,
+    the snippet's source) and ``facts`` (names and words residents search by).
+    The page's title counts as a fact, so a route is found by the page's name
+    too."""
     title = route["title"]
     prose = [" ".join(t.split()) for t in [route.get("text") or ""] if t.strip()]
     facts = [*route.get("facts", ()), page.title]
@@ -210,7 +212,7 @@ def route_fields(page, route: dict) -> dict:
         "text": _join_prose(prose),
         "next_start": None,
         "ends_at": None,
-        "route_title": title[:120],
+        "route_title": route.get("label", title)[:120],
     }
 
 

@@ -69,6 +69,9 @@ class Candidate:
     ends_at: datetime | None
     # 0: holds every concept of the query; 1: found by the relaxed query only.
     tier: int = 0
+    # The page (a route's document: the page that lists the route).
+    page_id: int = 0
+    route: bool = False
 
 
 @dataclass
@@ -110,7 +113,10 @@ def _tsquery(groups: list[list[str]]) -> str:
 
 
 # A route's document (``SearchDocument.route``) links below its page's URL.
-_COLUMNS = "d.id, d.kind, d.title, p.url_path || d.route, d.next_start, d.ends_at"
+_COLUMNS = (
+    "d.id, d.kind, d.title, p.url_path || d.route, d.next_start, d.ends_at, "
+    "d.page_id, d.route"
+)
 
 
 def _aware(value) -> datetime | None:
@@ -202,7 +208,17 @@ def _database_candidates(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [
-        Candidate(r[0], float(r[6]), r[1], r[2], r[3], _aware(r[4]), _aware(r[5]))
+        Candidate(
+            r[0],
+            float(r[8]),
+            r[1],
+            r[2],
+            r[3],
+            _aware(r[4]),
+            _aware(r[5]),
+            page_id=r[6],
+            route=bool(r[7]),
+        )
         for r in rows
     ]
 
@@ -235,6 +251,8 @@ def _api_candidates(groups: list[list[str]], limit: int) -> list[Candidate]:
             d.page.url_path + d.route,
             d.next_start,
             d.ends_at,
+            page_id=d.page_id,
+            route=bool(d.route),
         )
         for d in documents
     ]
@@ -267,10 +285,30 @@ def substring_candidates(query: ParsedQuery, limit: int) -> list[Candidate]:
         )
         .order_by("id")
         .values_list(
-            "id", "kind", "title", "page__url_path", "route", "next_start", "ends_at"
+            "id",
+            "kind",
+            "title",
+            "page__url_path",
+            "route",
+            "next_start",
+            "ends_at",
+            "page_id",
         )[:limit]
     )
-    return [Candidate(r[0], 0.0, r[1], r[2], r[3] + r[4], r[5], r[6]) for r in rows]
+    return [
+        Candidate(
+            r[0],
+            0.0,
+            r[1],
+            r[2],
+            r[3] + r[4],
+            r[5],
+            r[6],
+            page_id=r[7],
+            route=bool(r[4]),
+        )
+        for r in rows
+    ]
 
 
 def _title_coverage(query: ParsedQuery, title_tokens: str) -> float:
@@ -305,7 +343,29 @@ def rank(query: ParsedQuery, found: list[Candidate], now: datetime) -> list[Cand
             c.id,
         )
 
-    return sorted(found, key=key)
+    return _routes_spread(sorted(found, key=key))
+
+
+# How many route documents of one page (志愿服务's two dozen teams) may stand
+# among the results before the other pages' results: more of them follow those.
+ROUTES_PER_PAGE = 2
+
+
+def _routes_spread(ordered: list[Candidate]) -> list[Candidate]:
+    """``ordered`` with each page's route documents after its first
+    ``ROUTES_PER_PAGE`` moved behind every other result (in their order), so
+    that twelve communities' 党员志愿服务队 do not fill a screen that a
+    resident's 义工 should share with the 花园榜样 who volunteers."""
+    seen: dict[int, int] = {}
+    first, rest = [], []
+    for c in ordered:
+        if c.route:
+            seen[c.page_id] = seen.get(c.page_id, 0) + 1
+            if seen[c.page_id] > ROUTES_PER_PAGE:
+                rest.append(c)
+                continue
+        first.append(c)
+    return first + rest
 
 
 def search(

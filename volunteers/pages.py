@@ -145,10 +145,13 @@ class VolunteerIndexPage(RoutablePageMixin, BasePage):
                 facts += [community.title, community.short_name]
             else:
                 facts.append("全街道")
+            # The community is a fact, not title words: searching a community's
+            # name must find its own page before its teams.
             routes.append(
                 {
                     "route": f"teams/{team.pk}/",
-                    "title": team.name
+                    "title": team.name,
+                    "label": team.name
                     if community is None or community.title in team.name
                     else f"{community.title}{team.name}",
                     "text": team.description,

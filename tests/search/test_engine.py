@@ -46,11 +46,14 @@ def test_substring_fallback_for_a_character_inside_words():
 def test_wagtail_api_path_gives_the_same_pages(monkeypatch):
     """Another backend (Elasticsearch) is asked through Wagtail's search() API;
     run that path on the database backend and compare."""
+    # Every match (no cut at the limit: two backends order equal scores apart;
+    # the index also holds the pages' stock entries, which the scan counts).
+    every = 100 * (SearchDocument.objects.count() + 1)
     for query in ["月饼", "jiayuan", "2025 花园榜样", "戊院社區"]:
         groups = text.parse_query(query).groups
-        direct = {c.id for c in engine.candidates(groups)}
+        direct = {c.id for c in engine.candidates(groups, limit=every, scan=every)}
         monkeypatch.setattr(engine, "_database_candidates", lambda *a: None)
-        via_api = {c.id for c in engine.candidates(groups)}
+        via_api = {c.id for c in engine.candidates(groups, limit=every, scan=every)}
         monkeypatch.undo()
         assert via_api == direct, query
 
@@ -79,3 +82,17 @@ def test_a_new_name_reaches_every_process_dictionary(monkeypatch):
     assert calls == [1]  # once per change, not per search
     assert cache.get(terms.CACHE_KEY) == terms._loaded_version
     assert "yulinyuan" in slugs(engine.search("榆香满院").ids)
+
+
+def test_a_pages_routes_beyond_two_follow_the_other_results():
+    """Two dozen team pages of 志愿服务 must not fill the first screen."""
+
+    def doc(id, page_id, route):
+        return engine.Candidate(
+            id, 0.0, "page", "", "", None, None, page_id=page_id, route=route
+        )
+
+    teams = [doc(n, 7, True) for n in range(1, 5)]
+    honour, article = doc(10, 3, False), doc(11, 4, False)
+    ordered = engine._routes_spread([*teams, honour, article])
+    assert [c.id for c in ordered] == [1, 2, 10, 11, 3, 4]
