@@ -98,6 +98,7 @@ class HomePage(BasePage):
         "home.StandardPage",
         # By label: home may not import volunteers (layer 4).
         "volunteers.VolunteerIndexPage",
+        "volunteers.WishBoardPage",
     ]
     max_count = 1
     share_image_field = "banner_image"

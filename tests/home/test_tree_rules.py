@@ -38,6 +38,7 @@ class TreeRulesTests(WagtailPageTestCase):
                 NewsIndexPage,
                 StandardPage,
                 apps.get_model("volunteers", "VolunteerIndexPage"),
+                apps.get_model("volunteers", "WishBoardPage"),
             },
         )
 
