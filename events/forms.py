@@ -11,11 +11,9 @@ from .registration import normalise_name, normalise_phone
 OPTIONAL_FIELDS = ("household", "note")
 
 
-class SignUpForm(forms.Form):
-    occurrence = forms.TypedChoiceField(
-        label="场次", coerce=int, error_messages={"required": "请选择要报名的场次。"}
-    )
-    name = forms.CharField(
+def name_field() -> forms.CharField:
+    """A person's name as every public form asks it (sign-up, 志愿者申请)."""
+    return forms.CharField(
         label="姓名",
         max_length=30,
         error_messages={
@@ -24,7 +22,11 @@ class SignUpForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    phone = forms.CharField(
+
+
+def phone_field() -> forms.CharField:
+    """A mobile number as every public form asks it (the service normalises it)."""
+    return forms.CharField(
         label="手机号",
         max_length=20,
         error_messages={
@@ -39,6 +41,14 @@ class SignUpForm(forms.Form):
             }
         ),
     )
+
+
+class SignUpForm(forms.Form):
+    occurrence = forms.TypedChoiceField(
+        label="场次", coerce=int, error_messages={"required": "请选择要报名的场次。"}
+    )
+    name = name_field()
+    phone = phone_field()
     party_size = forms.TypedChoiceField(label="人数", coerce=int, initial=1)
     household = forms.CharField(
         label="所在社区/楼院",

@@ -8,6 +8,7 @@ import unicodedata
 from django import forms
 
 from events import my_signups
+from events.forms import name_field, phone_field
 from home.models import CommunityPage
 
 from .errors import InvalidInputError
@@ -40,27 +41,8 @@ def parse_code(raw: str) -> str:
 
 
 class ApplyForm(forms.Form):
-    name = forms.CharField(
-        label="姓名",
-        max_length=30,
-        error_messages={"required": "请填写姓名。", "max_length": "姓名最多 30 个字。"},
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
-    phone = forms.CharField(
-        label="手机号",
-        max_length=20,
-        error_messages={
-            "required": "请填写手机号。",
-            "max_length": "请填写正确的 11 位手机号码。",
-        },
-        widget=forms.TextInput(
-            attrs={
-                "inputmode": "tel",
-                "autocomplete": "tel",
-                "placeholder": "11 位手机号",
-            }
-        ),
-    )
+    name = name_field()
+    phone = phone_field()
     community = forms.ModelChoiceField(
         label="所在社区",
         queryset=CommunityPage.objects.none(),
@@ -142,18 +124,7 @@ class ApplyForm(forms.Form):
 class CredentialsForm(forms.Form):
     """Phone + 志愿者编号 (a post sign-up): read as 我的报名 reads them."""
 
-    phone = forms.CharField(
-        label="手机号",
-        max_length=20,
-        error_messages={"required": "请填写手机号。"},
-        widget=forms.TextInput(
-            attrs={
-                "inputmode": "tel",
-                "autocomplete": "tel",
-                "placeholder": "11 位手机号",
-            }
-        ),
-    )
+    phone = phone_field()
     code = forms.CharField(
         label="志愿者编号",
         max_length=12,
