@@ -115,6 +115,11 @@ SERVER_SETTINGS = {
     "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
     "DEBUG": "false",
     "SERVE_MEDIA": "true",
+    # No persistent connections: PostgreSQL's 100 connections are shared by both
+    # test workers, each with servers of 2 processes × 8 threads (two at once in
+    # some tests), and a CI run hit "too many clients already" when idle
+    # servers kept theirs for 60 s.
+    "CONN_MAX_AGE": "0",
 }
 DEFAULT_DEMO_PASSWORD = "huayuanlu2026"  # load_demo's, when DEMO_PASSWORD is unset
 # gunicorn as `make serve` starts it, with the project's settings file, for

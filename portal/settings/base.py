@@ -145,7 +145,14 @@ def database_config() -> dict:
     (:func:`sqlite_options`); a URL only adds to it (``?timeout=10``)."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        # CONN_MAX_AGE (seconds a connection is kept for the next request): 60 by
+        # default; the test servers set 0, so that idle servers hold no
+        # PostgreSQL connection (tests/server.py).
+        config = dj_database_url.parse(
+            url,
+            conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+            conn_health_checks=True,
+        )
         if config["ENGINE"] != "django.db.backends.sqlite3":
             return config
         name, given = config["NAME"], config.get("OPTIONS", {})

@@ -202,8 +202,8 @@ def test_the_admin_works_without_a_csp_violation(demo_server, editor):
     preview.locator("h1").first.wait_for()
     assert "农业院社区邻里节（草稿）" in preview.locator("h1").first.inner_text()
 
-    page.get_by_role("button", name="保存草稿").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存草稿").first.click()
     assert "已被更新" in page.locator(".messages").inner_text()
 
     page.goto(demo_server.url + "/admin/images/multiple/add/")

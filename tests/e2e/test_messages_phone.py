@@ -186,8 +186,8 @@ def test_promotion_move_and_reminder_each_send_once(
     # 甲 cancels from the result page: 乙 moves up, one message.
     a = phones["甲"]
     a.get_by_role("link", name="取消报名").click()
-    a.get_by_role("button", name="确认取消").click()
-    a.wait_for_load_state()
+    with a.expect_navigation():
+        a.get_by_role("button", name="确认取消").click()
     run_worker(server)
     assert sent(sms, "PROMOTED") == [PEOPLE["乙"][0]]
     assert len(sms.delivered) == 1

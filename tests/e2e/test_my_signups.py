@@ -99,8 +99,8 @@ def test_sign_up_on_one_phone_find_and_cancel_it_on_another(
     b.get_by_label("姓名").fill("张桂芳")
     b.get_by_role("textbox", name="手机号", exact=True).fill(PHONE_TYPED)
     b.get_by_label("我已阅读并同意").check()
-    b.get_by_role("button", name="提交报名").click()
-    b.wait_for_load_state()
+    with b.expect_navigation():
+        b.get_by_role("button", name="提交报名").click()
     assert "请到“我的报名”输入手机号和报名码查看或取消" in b.content()
     b.screenshot(path=screenshot_dir / "my-signups-already-b.png", full_page=True)
     b.get_by_role("link", name="去“我的报名”查看或取消").click()
@@ -115,16 +115,16 @@ def test_sign_up_on_one_phone_find_and_cancel_it_on_another(
     assert phone_box.get_attribute("autocomplete") == "tel"
     phone_box.fill(PHONE_TYPED)
     b.get_by_label("报名码").fill("ZZZZ22")
-    b.get_by_role("button", name="查找我的报名").click()
-    b.wait_for_load_state()
+    with b.expect_navigation():
+        b.get_by_role("button", name="查找我的报名").click()
     assert "没有找到报名" in b.locator("[role=alert]").first.inner_text()
     assert b.get_by_label("报名用的手机号").input_value() == PHONE_TYPED
     b.screenshot(path=screenshot_dir / "my-signups-not-found-b.png", full_page=True)
 
     # The right code, typed in lower case with a space.
     b.get_by_label("报名码").fill(f"{code[:3].lower()} {code[3:].lower()}")
-    b.get_by_role("button", name="查找我的报名").click()
-    b.wait_for_load_state()
+    with b.expect_navigation():
+        b.get_by_role("button", name="查找我的报名").click()
     item = b.locator(".my-item", has_text=code)
     assert "甲院老年书法班（我的报名）" in item.inner_text()
     assert "已报名" in item.inner_text() and "139****4321" in item.inner_text()

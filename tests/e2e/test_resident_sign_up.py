@@ -31,8 +31,8 @@ def test_sign_up_see_code_add_to_calendar_and_cancel(
     form.get_by_label("姓名").fill("赵晓梅")
     form.get_by_role("textbox", name="手机号", exact=True).fill("139-1234-5678x")
     form.get_by_label("我已阅读并同意").check()
-    form.get_by_role("button", name="提交报名").click()
-    phone.wait_for_load_state()
+    with phone.expect_navigation():
+        form.get_by_role("button", name="提交报名").click()
     assert "请填写正确的 11 位手机号码" in phone.content()
     assert phone.get_by_label("姓名").input_value() == "赵晓梅"  # input kept
 

@@ -97,7 +97,7 @@ def test_control_deferred_transactions_fail_under_the_same_load(tmp_path):
 def configured(monkeypatch, **env):
     from portal.settings import base
 
-    for name in ("DATABASE_URL", "SQLITE_PATH", "SQLITE_BUSY_TIMEOUT"):
+    for name in ("DATABASE_URL", "SQLITE_PATH", "SQLITE_BUSY_TIMEOUT", "CONN_MAX_AGE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -142,6 +142,14 @@ def test_postgres_url_is_left_as_given(monkeypatch):
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert config["CONN_MAX_AGE"] == 60
     assert "init_command" not in config.get("OPTIONS", {})
+
+
+def test_conn_max_age_comes_from_the_environment(monkeypatch):
+    """The test servers turn persistent connections off (tests/server.py)."""
+    config = configured(
+        monkeypatch, DATABASE_URL="postgres://u@db:5432/portal", CONN_MAX_AGE="0"
+    )
+    assert config["CONN_MAX_AGE"] == 0
 
 
 BURST = 200
