@@ -125,23 +125,41 @@ class ListingQuerySet(PageQuerySet):
         )
 
 
+# What every card reads of a page, whatever its type: its URL (``pageurl``
+# needs ``url_path``), its title and what tells its type.
+CARD_PAGE_FIELDS = ("id", "title", "url_path", "path", "depth", "content_type", "live")
+
+
 def specific_pages(pages, models, related=None) -> list:
     """The pages of ``pages`` (a queryset of ``Page``, in its order) as their
     specific types among ``models``, in one query instead of one per type:
     each type's table is joined through its parent link (``select_related``),
     with the foreign keys ``related`` names for it ({model: (field, …)}:
-    pictures) and without its stream fields. The annotations of ``pages`` are
-    copied onto each specific page; pages of other types are left out."""
+    pictures). A type that names its ``card_fields`` (what its card template
+    reads) loads only those and ``CARD_PAGE_FIELDS``; the others load all but
+    their stream fields. Compiling and loading the other columns of three
+    activity tables was half of a community page's activity query. A card that
+    reads a field not named costs a query per card: the query-count tests
+    catch it. The annotations of ``pages`` are copied onto each specific page;
+    pages of other types are left out."""
     related = related or {}
     links, select, deferred = {}, [], []
+    only = list(CARD_PAGE_FIELDS)
+    cards = all(getattr(model, "card_fields", None) for model in models)
     for model in models:
         link = model._meta.get_ancestor_link(Page).related_query_name()
         links[model] = link
-        select += [link, *(f"{link}__{field}" for field in related.get(model, ()))]
+        joined = [f"{link}__{field}" for field in related.get(model, ())]
+        select += [link, *joined]
         deferred += [f"{link}__{name}" for name in model.get_streamfield_names()]
+        if cards:
+            only += [f"{link}__{field}" for field in model.card_fields]
+            only += [f"{link}__{field}" for field in related.get(model, ())]
     annotations = list(pages.query.annotations)
+    query = pages.select_related(*select)
+    query = query.only(*only) if cards else query.defer(*deferred)
     found = []
-    for page in pages.select_related(*select).defer(*deferred):
+    for page in query:
         link = links.get(page.specific_class)
         if link is None:
             continue

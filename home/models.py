@@ -522,6 +522,8 @@ class HonourPage(BasePage):
     subpage_types = []
     share_image_field = "portrait"
     image_sizes = {"portrait": ("portrait", "portrait_large", "share")}
+    # What includes/honour_card.html reads (core.models.specific_pages).
+    card_fields = ("person_name", "year", "category")
     objects = PageManager.from_queryset(HonourPageQuerySet)()
 
     class Meta:
@@ -602,6 +604,8 @@ class ArticlePage(BasePage):
     subpage_types = []
     share_image_field = "cover"
     image_sizes = {"cover": ("thumb", "cover", "share")}
+    # What includes/article_card.html reads (core.models.specific_pages).
+    card_fields = ("date", "summary")
     objects = PageManager.from_queryset(ArticlePageQuerySet)()
 
     def get_context(self, request, *args, **kwargs):

@@ -201,6 +201,16 @@ class EventPage(RoutablePageMixin, BasePage):
     # (a failed lookup), which was a tenth of the activity index's render.
     series = ""
     festival = ""
+    # What the listing card (includes/event_card.html) reads: listings load
+    # only these (core.models.specific_pages).
+    card_fields = (
+        "venue",
+        "status",
+        "repeat",
+        "repeat_weekdays",
+        "registration_required",
+        "waitlist_enabled",
+    )
 
     start = models.DateTimeField(
         "开始时间", help_text="重复活动填第一次活动的开始时间，以后每次同一时刻开始"
@@ -640,6 +650,7 @@ class LecturePage(EventPage):
     ]
     kind = "lecture"
     kind_label = "先锋讲堂"
+    card_fields = EventPage.card_fields + ("series",)
     objects = PageManager.from_queryset(EventPageQuerySet)()
 
     class Meta:
@@ -675,6 +686,7 @@ class FestivalActivityPage(EventPage):
     search_fields = EventPage.search_fields + [index.SearchField("festival")]
     kind = "festival"
     kind_label = "节日活动"
+    card_fields = EventPage.card_fields + ("festival",)
     objects = PageManager.from_queryset(EventPageQuerySet)()
 
     class Meta:

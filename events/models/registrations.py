@@ -2,17 +2,48 @@
 sign-ups for them. Only ``events/occurrences.py`` writes occurrences and only
 ``events/registration.py`` writes sign-ups."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from home.models import CommunityPage
 
 from .. import privacy
 from .pages import EVENT_KINDS
+
+WEEKDAYS = "一二三四五六日"
+
+
+@dataclass(frozen=True)
+class LocalWhen:
+    """A local time's parts as cards print them (Chinese, as Django's ``date``
+    filter prints them for zh-hans): 3 · 12月 · 12月3日 · 星期四 · 周四 · 09:30."""
+
+    iso: str
+    day: int
+    month: str
+    date: str
+    weekday: str
+    short_weekday: str
+    time: str
+
+    @classmethod
+    def of(cls, local: datetime) -> "LocalWhen":
+        weekday = WEEKDAYS[local.weekday()]
+        return cls(
+            iso=local.isoformat(),
+            day=local.day,
+            month=f"{local.month}月",
+            date=f"{local.month}月{local.day}日",
+            weekday=f"星期{weekday}",
+            short_weekday=f"周{weekday}",
+            time=f"{local:%H:%M}",
+        )
 
 
 class Occurrence(models.Model):
@@ -66,6 +97,12 @@ class Occurrence(models.Model):
     @property
     def local_start(self) -> datetime:
         return timezone.localtime(self.start)
+
+    @cached_property
+    def when(self) -> "LocalWhen":
+        """The start as the listing card prints it, worked out once: the card
+        printed it through eight ``date`` filters, a tenth of a listing's render."""
+        return LocalWhen.of(self.local_start)
 
     @property
     def local_end(self) -> datetime | None:
