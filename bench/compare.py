@@ -25,7 +25,7 @@ from statistics import median
 
 from bench.run import RESULTS, Bench
 
-OUR_PAGES = ("home", "activity_index", "community")
+OUR_PAGES = ("home", "activity_index", "community", "activity", "article")
 
 
 def load() -> float:
