@@ -157,29 +157,25 @@ def check_results_pages(server, page_path, state, answered: dict[str, str]) -> N
     assert sorted(positions) == list(range(1, len(positions) + 1))
 
 
-def open_transactions(admin, server) -> int | None:
-    """PostgreSQL: how many of the server's connections are inside a transaction
-    (a sign-up holding or waiting for the occurrence's lock) — what the kill
-    cuts through. None on SQLite, which cannot tell from outside. ``admin`` is
-    connected before the rush: at its peak there may be no connection to spare."""
+def connections(admin, server, condition: str) -> int | None:
+    """PostgreSQL: how many of the server's connections meet ``condition`` (SQL
+    on ``pg_stat_activity``). None on SQLite, which cannot tell from outside.
+    ``admin`` is connected before the rush: at its peak there may be no
+    connection to spare."""
     if admin is None:
         return None
     return admin.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
-        " AND xact_start IS NOT NULL AND pid <> pg_backend_pid()",
-        [database_name(server)],
-    ).fetchone()[0]
-
-
-def idle_connections(admin, server) -> int | None:
-    """PostgreSQL: the server's connections open but not answering anything."""
-    if admin is None:
-        return None
-    return admin.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'idle'"
+        f"SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND {condition}"
         " AND pid <> pg_backend_pid()",
         [database_name(server)],
     ).fetchone()[0]
+
+
+# Inside a transaction (a sign-up holding or waiting for the occurrence's lock):
+# what the kill cuts through.
+IN_TRANSACTION = "xact_start IS NOT NULL"
+# Open but answering nothing.
+IDLE = "state = 'idle'"
 
 
 def database_name(server) -> str:
@@ -236,7 +232,7 @@ def test_killing_the_server_mid_sign_up_loses_nothing_it_confirmed(
     started = time.monotonic()
     for _ in range(KILL_AFTER):
         assert answered.acquire(timeout=60)
-    in_transaction = open_transactions(admin, server)
+    in_transaction = connections(admin, server, IN_TRANSACTION)
     killed_pids = server.kill()
     killed_at = time.monotonic() - started
     for thread in threads:
@@ -288,9 +284,9 @@ def test_killing_the_server_mid_sign_up_loses_nothing_it_confirmed(
         # tests/server.py): 60 residents' worth of requests leave none open.
         if admin is not None:
             deadline = time.monotonic() + 10
-            while idle_connections(admin, again) and time.monotonic() < deadline:
+            while connections(admin, again, IDLE) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            assert idle_connections(admin, again) == 0
+            assert connections(admin, again, IDLE) == 0
     finally:
         again.stop()
     open_note = (
