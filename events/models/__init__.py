@@ -1,7 +1,9 @@
-"""The events app's models: activity pages (``pages``) and the sessions and
-sign-ups behind them (``registrations``), importable from ``events.models``."""
+"""The events app's models: activity pages (``pages``), the 讲师团
+(``lecturers``) and the sessions and sign-ups behind them (``registrations``),
+importable from ``events.models``."""
 
 from .audit import ScopedModelLogEntry
+from .lecturers import Lecturer, LecturerTitle
 from .pages import (
     EVENT_KINDS,
     EVENT_MODELS,
@@ -12,8 +14,6 @@ from .pages import (
     EventStatus,
     FestivalActivityPage,
     LecturePage,
-    Lecturer,
-    LecturerTitle,
     LectureSeries,
 )
 from .registrations import (

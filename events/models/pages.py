@@ -23,7 +23,6 @@ from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
 from wagtail.models import Page, PageManager, Site
 from wagtail.search import index
-from wagtail.snippets.models import register_snippet
 from wagtail.url_routing import RouteResult
 
 from core.blocks import BodyBlock
@@ -34,54 +33,13 @@ from home.models import CommunityPage, community_field
 from .. import recurrence
 from ..lunar import Festival, next_festival_date
 from ..recurrence import Repeat, WeekdaysField
+from .lecturers import Lecturer
 
 
 class EventStatus(models.TextChoices):
     SCHEDULED = "scheduled", "按计划举行"
     POSTPONED = "postponed", "延期"
     CANCELLED = "cancelled", "已取消"
-
-
-class LecturerTitle(models.TextChoices):
-    OLD_PARTY_MEMBER = "老党员", "老党员"
-    OLD_CADRE = "老干部", "老干部"
-    OLD_TEACHER = "老教师", "老教师"
-    SECRETARY = "书记", "书记"
-    EXPERT = "专家", "专家"
-
-
-class Lecturer(index.Indexed, models.Model):
-    """A member of the 讲师团 (老党员、老干部、老教师) who gives 先锋讲堂 lectures."""
-
-    name = models.CharField("姓名", max_length=30)
-    title = models.CharField(
-        "身份",
-        max_length=10,
-        choices=LecturerTitle.choices,
-        help_text="如 老党员、老教师",
-    )
-    photo = image_field("照片")
-    bio = models.TextField("简介", max_length=500, blank=True)
-    community = community_field("所在社区", "lecturers")
-
-    panels = [
-        FieldRowPanel([FieldPanel("name"), FieldPanel("title")]),
-        FieldPanel("photo"),
-        FieldPanel("bio"),
-        FieldPanel("community"),
-    ]
-    search_fields = [index.SearchField("name"), index.SearchField("bio")]
-
-    class Meta:
-        verbose_name = "讲师"
-        verbose_name_plural = "讲师团"
-        ordering = ["name"]
-
-    def __str__(self):
-        return f"{self.name}（{self.title}）"
-
-
-register_snippet(Lecturer)
 
 
 def _views(result_actions=False):
