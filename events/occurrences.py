@@ -17,6 +17,7 @@ from django.utils import timezone
 from wagtail.models import Page
 
 from core.models import private_q, specific_pages
+from core.prepared import prepared
 
 from .models import (
     ACTIVE_STATUSES,
@@ -306,33 +307,11 @@ def coming_and_past(
     ``occurrence_listing`` gives each, series once) of a community's page, with
     their pages and, for a recurring activity, its next sessions
     (``attach_sessions``): one occurrence query for both lists and the sessions
-    (three limited subqueries), then one query for the pages.
-
-    The sessions are the first ``SERIES_SESSIONS`` not-ended ones of each page
-    of the coming list, numbered by a window function; a page's first one is
-    the occurrence that lists it (its nearest session), so the coming list is
-    each such page's first session, and the past list is the rows that ended."""
+    (``coming_and_past_rows``), then one query for the pages."""
     now = now or timezone.now()
-    ahead = listed_occurrences(within, now=now, community=community)
-    behind = listed_occurrences(within, now=now, community=community, past=True)
-    sessions = (
-        Occurrence.objects.filter(
-            not_ended(now),
-            cancelled=False,
-            page_id__in=Occurrence.objects.filter(
-                pk__in=ahead.values("pk")[:coming]
-            ).values("page_id"),
-        )
-        .annotate(
-            number=Window(
-                RowNumber(), partition_by=[F("page_id")], order_by=[F("start"), F("pk")]
-            )
-        )
-        .filter(number__lte=SERIES_SESSIONS)
+    rows = coming_and_past_rows(
+        now, within=within, community=community, coming=coming, past=past
     )
-    rows = Occurrence.objects.filter(
-        Q(pk__in=sessions.values("pk")) | Q(pk__in=behind.values("pk")[:past])
-    ).order_by("start", "pk")
     listed = attach_events(rows)
 
     def has_ended(o):
@@ -354,6 +333,38 @@ def coming_and_past(
         (o for o in listed if has_ended(o)), key=lambda o: (o.start, o.pk), reverse=True
     )
     return upcoming, ended_ones
+
+
+@prepared
+def coming_and_past_rows(now, *, within, community, coming, past):
+    """The rows behind ``coming_and_past``, in start order: three limited
+    subqueries in one query, its SQL worked out once per community
+    (``core.prepared``: building and compiling it cost four times running it).
+
+    The sessions are the first ``SERIES_SESSIONS`` not-ended ones of each page
+    of the coming list, numbered by a window function; a page's first one is
+    the occurrence that lists it (its nearest session), so the coming list is
+    each such page's first session, and the past list is the rows that ended."""
+    ahead = listed_occurrences(within, now=now, community=community)
+    behind = listed_occurrences(within, now=now, community=community, past=True)
+    sessions = (
+        Occurrence.objects.filter(
+            not_ended(now),
+            cancelled=False,
+            page_id__in=Occurrence.objects.filter(
+                pk__in=ahead.values("pk")[:coming]
+            ).values("page_id"),
+        )
+        .annotate(
+            number=Window(
+                RowNumber(), partition_by=[F("page_id")], order_by=[F("start"), F("pk")]
+            )
+        )
+        .filter(number__lte=SERIES_SESSIONS)
+    )
+    return Occurrence.objects.filter(
+        Q(pk__in=sessions.values("pk")) | Q(pk__in=behind.values("pk")[:past])
+    ).order_by("start", "pk")
 
 
 def group_by_day(occurrences) -> list[tuple]:

@@ -1,0 +1,109 @@
+"""Listing queries whose SQL is worked out once (core/prepared.py, issue 19):
+the same rows as the query built afresh, whatever the time asked about; built
+once per set of arguments; a query that works the time out is refused.
+
+Times are computed from now, so nothing depends on today's date."""
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+from wagtail.models import Page
+
+from core.prepared import NotPreparable, prepared
+from events.models import Occurrence
+from events.occurrences import coming_and_past_rows
+from tests.factories import (
+    ActivityPageFactory,
+    CommunityIndexPageFactory,
+    CommunityPageFactory,
+    HomePageFactory,
+    make_site,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def at(days: int, hour: int, minute: int = 0) -> datetime:
+    day = timezone.localdate() + timedelta(days=days)
+    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+
+
+@pytest.fixture
+def community(db):
+    home = HomePageFactory(parent=Page.get_first_root_node(), slug="prepared-home")
+    make_site("prepared.test", home)
+    community = CommunityPageFactory(
+        parent=CommunityIndexPageFactory(parent=home), slug="c-prepared"
+    )
+    for days in (-20, -9, -2, 0, 1, 4, 12, 30):
+        ActivityPageFactory(
+            parent=community,
+            slug=f"a{days + 100}",
+            start=at(days, 9),
+            end=at(days, 11),
+        )
+    ActivityPageFactory(
+        parent=community,
+        slug="weekly",
+        start=at(-15, 14),
+        end=at(-15, 16),
+        repeat="WEEKLY",
+        repeat_weekdays=["MO", "TH"],
+        repeat_count=16,
+    )
+    return community
+
+
+def test_rows_are_those_of_the_query_built_afresh_at_any_time(community):
+    arguments = {
+        "within": community.get_parent().get_parent().path,
+        "community": community.pk,
+        "coming": 3,
+        "past": 2,
+    }
+    seen = set()
+    for now in (at(-30, 8), at(-9, 10), at(0, 10), at(0, 12), at(5, 0), at(60, 0)):
+        prepared_ids = [o.pk for o in coming_and_past_rows(now, **arguments)]
+        built = coming_and_past_rows.__wrapped__(now, **arguments)
+        assert prepared_ids == list(built.values_list("pk", flat=True)), now
+        seen.add(tuple(prepared_ids))
+    assert len(seen) == 6, "the time given changes the rows: it is not frozen"
+    assert all(
+        isinstance(o, Occurrence) and o.start
+        for o in coming_and_past_rows(at(0, 10), **arguments)
+    )
+
+
+def test_the_query_is_built_once_per_set_of_arguments(community):
+    builds = []
+
+    @prepared
+    def starting_after(now, *, community):
+        builds.append(now)
+        return Occurrence.objects.filter(start__gte=now, community_id=community)
+
+    for days in (-30, -5, 0, 6):
+        rows = list(starting_after(at(days, 0), community=community.pk))
+        expected = Occurrence.objects.filter(
+            start__gte=at(days, 0), community_id=community.pk
+        )
+        assert {o.pk for o in rows} == set(expected.values_list("pk", flat=True))
+        assert rows or days > 30
+    assert len(builds) == 2  # the two marker times, at the first call only
+    assert list(starting_after(at(0, 0), community=community.pk + 1000)) == []
+    assert len(builds) == 4 and len(starting_after.cache) == 2
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda now: Occurrence.objects.filter(start__gte=now - timedelta(days=1)),
+        lambda now: Occurrence.objects.filter(start__date=now.date()),
+        lambda now: Occurrence.objects.all()[: now.year % 7],
+    ],
+    ids=["a day before", "the date", "the SQL itself"],
+)
+def test_a_query_that_works_the_time_out_is_refused(db, build):
+    with pytest.raises(NotPreparable):
+        list(prepared(build)(timezone.now()))
