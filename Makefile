@@ -114,10 +114,11 @@ lint: $(INSTALLED)
 
 # Two pytest-xdist workers (the machine's cores); a file's tests stay on one worker
 # (tests/conftest.py), which shares the demo built once for the run. TEST_WORKERS=0
-# runs in one process.
+# runs in one process. The 25 slowest tests are listed at the end (where the
+# suite's time goes).
 TEST_WORKERS ?= 2
 test: $(INSTALLED) messages browser-deps deploy-deps node-deps lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 # The tests that read the demo or the clock, with the clock moved (libfaketime) to
 # 2026-12-05 23:30, 2027-02-05 09:00, 2027-07-15 12:00 and 2027-12-31 23:50
