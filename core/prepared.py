@@ -13,6 +13,11 @@ real time in the parameters where the marker was::
         return Occurrence.objects.filter(start__gte=now, community_id=community)
 
     rows(timezone.now(), community=3)  # a RawQuerySet of the same rows
+    rows.sql(timezone.now(), community=3)  # (Occurrence, SQL, parameters)
+
+A query that does not depend on the time gains the same way (``now`` is then
+None): its SQL, e.g. as the ``RawSQL`` subquery of a query that needs
+``select_related``.
 
 The query is built twice, with two marker times, and the two parameter lists
 must differ exactly where the markers are: a query that uses the time in any
@@ -38,6 +43,11 @@ MARKERS = (
 )
 
 
+# SQL kept per prepared function: one per community or per set of filters in
+# practice; a bound all the same, since the arguments come from requests.
+MAX_QUERIES = 500
+
+
 class NotPreparable(ValueError):
     """The query uses the time other than as a parameter of its own."""
 
@@ -48,19 +58,28 @@ def prepared(build):
     database and ``arguments`` (which must be hashable)."""
     cache = {}
 
-    @functools.wraps(build)
-    def run(now, **arguments):
+    def sql(now, **arguments):
+        """(model, SQL, parameters) of the query at ``now``, for a caller that
+        wraps it (a count, a LIMIT)."""
         connection = connections[DEFAULT_DB_ALIAS]
         key = (connection.alias, connection.vendor, tuple(sorted(arguments.items())))
         entry = cache.get(key)
         if entry is None:
+            if len(cache) >= MAX_QUERIES:
+                cache.pop(next(iter(cache)))  # the oldest
             entry = cache[key] = _compile(build, connection, arguments)
-        model, sql, params, slots = entry
+        model, text, params, slots = entry
+        if not slots:  # a query of no time (``now`` may be None)
+            return model, text, list(params)
         value = connection.ops.adapt_datetimefield_value(now)
-        params = [value if i in slots else p for i, p in enumerate(params)]
-        return model._default_manager.raw(sql, params)
+        return model, text, [value if i in slots else p for i, p in enumerate(params)]
 
-    run.cache = cache
+    @functools.wraps(build)
+    def run(now, **arguments):
+        model, text, params = sql(now, **arguments)
+        return model._default_manager.raw(text, params)
+
+    run.sql, run.cache = sql, cache
     return run
 
 

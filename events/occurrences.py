@@ -10,7 +10,7 @@ import calendar
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
@@ -289,15 +289,78 @@ def attach_sessions(occurrences, now) -> None:
         occurrence.sessions = by_page.get(occurrence.page_id, [])
 
 
-def occurrence_listing(within: str, *, limit: int | None = None, **filters):
-    """``listed_occurrences`` with their pages attached (for short lists), and
-    the coming sessions of recurring ones."""
-    qs = listed_occurrences(within, **filters)
-    past = filters.get("past", False)
-    now = filters.get("now") or timezone.now()
-    return attach_events(
-        qs[:limit] if limit else qs, sessions_from=None if past else now
+def occurrence_listing(within: str, *, limit: int, now=None, **filters):
+    """The first ``limit`` of ``listed_occurrences`` (``listed_rows``) with
+    their pages attached, and the coming sessions of recurring ones."""
+    now = now or timezone.now()
+    rows = listed_rows(within, now=now, limit=limit, **filters)
+    return attach_events(rows, sessions_from=None if filters.get("past") else now)
+
+
+@prepared
+def _listed(now, *, within, past, community, kinds):
+    return listed_occurrences(
+        within, now=now, past=past, community=community, kinds=list(kinds)
     )
+
+
+def listed_rows(
+    within: str,
+    *,
+    now=None,
+    limit: int,
+    offset: int = 0,
+    past: bool = False,
+    community: int | None = None,
+    kinds=(),
+) -> list[Occurrence]:
+    """``listed_occurrences(…)[offset:offset + limit]`` (series once) as a list,
+    the SQL worked out once per set of filters (``core.prepared``; building and
+    compiling it cost more than running it)."""
+    model, sql, params = _listed.sql(
+        now or timezone.now(),
+        within=within,
+        past=past,
+        community=community,
+        kinds=tuple(kinds or ()),
+    )
+    rows = model._default_manager.raw(
+        f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
+    )
+    return list(rows)
+
+
+class ListedOccurrences:
+    """``listed_occurrences`` as Django's Paginator pages it: ``count()`` and
+    slices, one query each (``listed_rows``), for the activity index."""
+
+    def __init__(self, within: str, *, now, **filters):
+        self.within, self.now, self.filters = within, now, filters
+
+    def count(self) -> int:
+        model, sql, params = _listed.sql(
+            self.now,
+            within=self.within,
+            past=self.filters.get("past", False),
+            community=self.filters.get("community"),
+            kinds=tuple(self.filters.get("kinds") or ()),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) listed", params)
+            return cursor.fetchone()[0]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[Occurrence]:
+        start, stop, _ = index.indices(self.count() if index.stop is None else 2**62)
+        return listed_rows(
+            self.within,
+            now=self.now,
+            limit=max(stop - start, 0),
+            offset=start,
+            **self.filters,
+        )
 
 
 def coming_and_past(

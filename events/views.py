@@ -26,6 +26,7 @@ from .errors import AlreadySignedUpError, BusyError, SignupError, message
 from .forms import SignUpForm
 from .models import EVENT_KINDS, Occurrence, Registration
 from .occurrences import (
+    ListedOccurrences,
     attach_events,
     group_by_day,
     listed_occurrences,
@@ -392,7 +393,7 @@ def event_index_context(index, request, month=None) -> dict:
         return context
     past = request.GET.get("when") == "past"
     now = timezone.now()
-    occurrences = listed_occurrences(
+    occurrences = ListedOccurrences(
         index.home_path,
         now=now,
         past=past,

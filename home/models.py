@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Prefetch, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
@@ -31,8 +32,10 @@ from core.models import (
     image_field,
     int_or_none,
     paginate,
+    private_sections,
     specific_pages,
 )
+from core.prepared import prepared
 from portal import pagecache
 
 # Imported here so the model belongs to the home app; importers use home.models.
@@ -351,17 +354,16 @@ class CommunityPage(BasePage):
         """The community's latest ``honours`` 榜样 and ``articles`` 动态 (as their
         listings order them), with portraits and covers: both in one query
         (``specific_pages``). Their cards name this community."""
-        listed = Q(
-            pk__in=HonourPage.objects.for_listing(self.home_path)
-            .filter(community=self)
-            .values("pk")[:honours]
-        ) | Q(
-            pk__in=ArticlePage.objects.for_listing(self.home_path)
-            .filter(community=self)
-            .values("pk")[:articles]
+        _, sql, params = community_listing_ids.sql(
+            None,
+            within=self.home_path,
+            community=self.pk,
+            honours=honours,
+            articles=articles,
+            private=tuple(private_sections()),
         )
         pages = specific_pages(
-            Page.objects.filter(listed),
+            Page.objects.filter(pk__in=RawSQL(sql, params)),
             [HonourPage, ArticlePage],
             related={HonourPage: ["portrait"], ArticlePage: ["cover"]},
         )
@@ -373,6 +375,28 @@ class CommunityPage(BasePage):
         people.sort(key=lambda page: page.year, reverse=True)
         news.sort(key=lambda page: (page.date, page.pk), reverse=True)
         return people, news
+
+
+@prepared
+def community_listing_ids(now, *, within, community, honours, articles, private):
+    """The ids of a community's latest ``honours`` and ``articles`` as their
+    listings order them, its SQL kept per community and set of ``private``
+    sections (``core.prepared``; building the two limited subqueries cost more
+    than running them). Not a matter of time: ``now`` is None. ``private``
+    is what ``for_listing`` leaves out (``private_sections()``), in the key so
+    that a section made private is never listed from an older SQL."""
+    return Page.objects.filter(
+        Q(
+            pk__in=HonourPage.objects.for_listing(within)
+            .filter(community_id=community)
+            .values("pk")[:honours]
+        )
+        | Q(
+            pk__in=ArticlePage.objects.for_listing(within)
+            .filter(community_id=community)
+            .values("pk")[:articles]
+        )
+    ).values("pk")
 
 
 class CommunitySubBrand(Orderable):

@@ -8,11 +8,16 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction
 
 from core.prepared import NotPreparable, prepared
 from events.models import Occurrence
-from events.occurrences import coming_and_past_rows
+from events.occurrences import (
+    ListedOccurrences,
+    coming_and_past_rows,
+    listed_occurrences,
+    listed_rows,
+)
 from tests.factories import (
     ActivityPageFactory,
     CommunityIndexPageFactory,
@@ -107,3 +112,55 @@ def test_the_query_is_built_once_per_set_of_arguments(community):
 def test_a_query_that_works_the_time_out_is_refused(db, build):
     with pytest.raises(NotPreparable):
         list(prepared(build)(timezone.now()))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"past": True}, {"kinds": ["activity"]}, {"past": True, "community": -1}],
+    ids=["coming", "past", "one kind", "no such community"],
+)
+def test_the_index_listing_counts_and_slices_as_the_built_query(community, filters):
+    within = community.get_parent().get_parent().path
+    if filters.get("community") == -1:
+        filters = {**filters, "community": community.pk}
+    for now in (at(-10, 10), at(0, 10), at(20, 10)):
+        built = listed_occurrences(within, now=now, **filters)
+        ids = list(built.values_list("pk", flat=True))
+        listing = ListedOccurrences(within, now=now, **filters)
+        assert listing.count() == len(listing) == len(ids)
+        for window in (slice(0, 2), slice(2, 5), slice(1, None), slice(50, 60)):
+            assert [o.pk for o in listing[window]] == ids[window], (now, window)
+        assert [o.pk for o in listed_rows(within, now=now, limit=3, **filters)] == (
+            ids[:3]
+        )
+
+
+def test_the_kept_sql_is_bounded(db, monkeypatch):
+    monkeypatch.setattr("core.prepared.MAX_QUERIES", 2)
+
+    @prepared
+    def starting_after(now, *, page):
+        return Occurrence.objects.filter(start__gte=now, page_id=page)
+
+    for page in (1, 2, 3, 2, 4):
+        list(starting_after(timezone.now(), page=page))
+    # The oldest goes first: 1 when 3 came, 2 when 4 came.
+    assert [key[-1] for key in starting_after.cache] == [(("page", 3),), (("page", 4),)]
+
+
+def test_a_community_page_stops_listing_an_honour_made_private(db):
+    from home.models import CommunityPage, HonourPage
+
+    community = next(
+        c
+        for c in CommunityPage.objects.live().order_by("path")
+        if HonourPage.objects.live().filter(community=c).exists()
+    )
+    people, news = community.honours_and_articles(honours=6, articles=5)
+    assert people, "the demo gives the community an honour"
+    PageViewRestriction.objects.create(
+        page=people[0], restriction_type=PageViewRestriction.PASSWORD, password="x"
+    )
+    after, news_after = community.honours_and_articles(honours=6, articles=5)
+    assert people[0].pk not in {p.pk for p in after}
+    assert [p.pk for p in news_after] == [p.pk for p in news]
