@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -22,10 +23,14 @@ from tests.server import ROOT
 
 WRITER = textwrap.dedent(
     """
-    import os, time
+    import os, pathlib, time
     from django.db import connection, transaction
-    # Start together, whatever each process's start-up time was.
-    time.sleep(max(0, float(os.environ["START_AT"]) - time.time()))
+    # Start together, whatever each process's start-up time was: say ready, then
+    # wait for the go the test gives once every writer is ready.
+    print("ready", flush=True)
+    go = pathlib.Path(os.environ["GO_FILE"])
+    while not go.exists():
+        time.sleep(0.005)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM seats")
@@ -57,7 +62,8 @@ def run_writers(db_path, mode: str, count: int = 2):
         text=True,
         check=True,
     )
-    env["START_AT"] = str(time.time() + 4)
+    go = Path(db_path).with_suffix(".go")
+    env["GO_FILE"] = str(go)
     procs = [
         subprocess.Popen(
             [sys.executable, "manage.py", "shell", "--no-imports", "-c", WRITER],
@@ -69,6 +75,9 @@ def run_writers(db_path, mode: str, count: int = 2):
         )
         for _ in range(count)
     ]
+    for proc in procs:  # a loaded machine may take seconds to start Django
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+    go.touch()
     results = [proc.communicate(timeout=60) + (proc.returncode,) for proc in procs]
     return first.stdout.strip(), results
 
