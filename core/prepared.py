@@ -32,6 +32,7 @@ whose answer changes with the time.
 """
 
 import functools
+import threading
 from datetime import UTC, datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -57,6 +58,7 @@ def prepared(build):
     arguments returning a RawQuerySet of the same rows, its SQL cached per
     database and ``arguments`` (which must be hashable)."""
     cache = {}
+    lock = threading.Lock()
 
     def sql(now, **arguments):
         """(model, SQL, parameters) of the query at ``now``, for a caller that
@@ -65,9 +67,11 @@ def prepared(build):
         key = (connection.alias, connection.vendor, tuple(sorted(arguments.items())))
         entry = cache.get(key)
         if entry is None:
-            if len(cache) >= MAX_QUERIES:
-                cache.pop(next(iter(cache)))  # the oldest
-            entry = cache[key] = _compile(build, connection, arguments)
+            entry = _compile(build, connection, arguments)
+            with lock:  # gunicorn's threads share the cache
+                while len(cache) >= MAX_QUERIES:
+                    cache.pop(next(iter(cache)))  # the oldest
+                cache[key] = entry
         model, text, params, slots = entry
         if not slots:  # a query of no time (``now`` may be None)
             return model, text, list(params)

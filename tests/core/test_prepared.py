@@ -4,6 +4,8 @@ once per set of arguments; a query that works the time out is refused.
 
 Times are computed from now, so nothing depends on today's date."""
 
+import sys
+import threading
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -164,3 +166,35 @@ def test_a_community_page_stops_listing_an_honour_made_private(db):
     after, news_after = community.honours_and_articles(honours=6, articles=5)
     assert people[0].pk not in {p.pk for p in after}
     assert [p.pk for p in news_after] == [p.pk for p in news]
+
+
+def test_threads_share_the_kept_sql_within_its_bound(db, monkeypatch):
+    """gunicorn's threads call the same prepared query: the oldest SQL goes as
+    new arrives, and no thread meets a half-changed cache."""
+    monkeypatch.setattr("core.prepared.MAX_QUERIES", 3)
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+
+        @prepared
+        def starting_after(now, *, page):
+            return Occurrence.objects.filter(start__gte=now, page_id=page)
+
+        errors = []
+
+        def caller(n):
+            try:
+                for i in range(150):
+                    *_, params = starting_after.sql(timezone.now(), page=(n + i) % 9)
+                    assert (n + i) % 9 in params
+            except Exception as error:  # noqa: BLE001 - the test reports it
+                errors.append(repr(error))
+
+        threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(0.005)
+    assert errors == []
+    assert len(starting_after.cache) <= 3
