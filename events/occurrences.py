@@ -1,9 +1,11 @@
 """Occurrences: the dated rows behind listings, the calendar and sign-ups.
 
-``sync_occurrences`` rewrites a page's rows from its schedule; ``occurrence_listing``
-lists them for the index, the month view, community pages and the home page with a
-fixed number of queries: one for the occurrences (plus one to count them when
-paginated) and one per activity type for the pages, with their cover renditions.
+``sync_occurrences`` rewrites a page's rows from its schedule; the listings (the
+index's ``ListedOccurrences``, the home page's ``occurrence_listing``, a community
+page's ``coming_and_past``, the month view) take a fixed number of queries: one for
+the occurrences (plus one to count them when paginated), one for the pages of all
+three activity types (``event_pages``) and one for a series' next sessions. The
+occurrence queries' SQL is worked out once per set of filters (``core.prepared``).
 """
 
 import calendar
