@@ -128,9 +128,12 @@ class EventIndexPageFactory(PageFactory):
     title = "活动日历"
 
 
-def _in_days(days: int, hour: int = 9):
+def in_days(days: int, hour: int = 9, minute: int = 0) -> datetime.datetime:
+    """``hour``:``minute`` local time, ``days`` from today (negative: ago)."""
     day = timezone.localdate() + datetime.timedelta(days=days)
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+    return timezone.make_aware(
+        datetime.datetime.combine(day, datetime.time(hour, minute))
+    )
 
 
 class ActivityPageFactory(PageFactory):
@@ -141,7 +144,7 @@ class ActivityPageFactory(PageFactory):
         model = event_models.ActivityPage
 
     title = factory.Sequence(lambda n: f"活动{n}")
-    start = factory.LazyFunction(lambda: _in_days(3))
+    start = factory.LazyFunction(lambda: in_days(3))
     end = factory.LazyAttribute(lambda o: o.start + datetime.timedelta(hours=2))
     venue = "社区活动室"
     summary = "活动简介"

@@ -6,7 +6,7 @@ Times are computed from now, so nothing depends on today's date."""
 
 import sys
 import threading
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -25,15 +25,12 @@ from tests.factories import (
     CommunityIndexPageFactory,
     CommunityPageFactory,
     HomePageFactory,
+    in_days,
     make_site,
 )
 
 pytestmark = pytest.mark.django_db
 
-
-def at(days: int, hour: int, minute: int = 0) -> datetime:
-    day = timezone.localdate() + timedelta(days=days)
-    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
 @pytest.fixture
@@ -47,14 +44,14 @@ def community(db):
         ActivityPageFactory(
             parent=community,
             slug=f"a{days + 100}",
-            start=at(days, 9),
-            end=at(days, 11),
+            start=in_days(days, 9),
+            end=in_days(days, 11),
         )
     ActivityPageFactory(
         parent=community,
         slug="weekly",
-        start=at(-15, 14),
-        end=at(-15, 16),
+        start=in_days(-15, 14),
+        end=in_days(-15, 16),
         repeat="WEEKLY",
         repeat_weekdays=["MO", "TH"],
         repeat_count=16,
@@ -70,7 +67,8 @@ def test_rows_are_those_of_the_query_built_afresh_at_any_time(community):
         "past": 2,
     }
     seen = set()
-    for now in (at(-30, 8), at(-9, 10), at(0, 10), at(0, 12), at(5, 0), at(60, 0)):
+    moments = [(-30, 8), (-9, 10), (0, 10), (0, 12), (5, 0), (60, 0)]
+    for now in (in_days(days, hour) for days, hour in moments):
         prepared_ids = [o.pk for o in coming_and_past_rows(now, **arguments)]
         built = coming_and_past_rows.__wrapped__(now, **arguments)
         assert prepared_ids == list(built.values_list("pk", flat=True)), now
@@ -78,7 +76,7 @@ def test_rows_are_those_of_the_query_built_afresh_at_any_time(community):
     assert len(seen) == 6, "the time given changes the rows: it is not frozen"
     assert all(
         isinstance(o, Occurrence) and o.start
-        for o in coming_and_past_rows(at(0, 10), **arguments)
+        for o in coming_and_past_rows(in_days(0, 10), **arguments)
     )
 
 
@@ -91,14 +89,14 @@ def test_the_query_is_built_once_per_set_of_arguments(community):
         return Occurrence.objects.filter(start__gte=now, community_id=community)
 
     for days in (-30, -5, 0, 6):
-        rows = list(starting_after(at(days, 0), community=community.pk))
+        rows = list(starting_after(in_days(days, 0), community=community.pk))
         expected = Occurrence.objects.filter(
-            start__gte=at(days, 0), community_id=community.pk
+            start__gte=in_days(days, 0), community_id=community.pk
         )
         assert {o.pk for o in rows} == set(expected.values_list("pk", flat=True))
         assert rows or days > 30
     assert len(builds) == 2  # the two marker times, at the first call only
-    assert list(starting_after(at(0, 0), community=community.pk + 1000)) == []
+    assert list(starting_after(in_days(0, 0), community=community.pk + 1000)) == []
     assert len(builds) == 4 and len(starting_after.cache) == 2
 
 
@@ -125,7 +123,7 @@ def test_the_index_listing_counts_and_slices_as_the_built_query(community, filte
     within = community.get_parent().get_parent().path
     if filters.get("community") == -1:
         filters = {**filters, "community": community.pk}
-    for now in (at(-10, 10), at(0, 10), at(20, 10)):
+    for now in (in_days(-10, 10), in_days(0, 10), in_days(20, 10)):
         built = listed_occurrences(within, now=now, **filters)
         ids = list(built.values_list("pk", flat=True))
         listing = ListedOccurrences(within, now=now, **filters)

@@ -9,7 +9,6 @@ now, so nothing depends on today's date or on where the demo's activities fall.
 """
 
 import re
-from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -24,6 +23,7 @@ from tests.factories import (
     CommunityPageFactory,
     EventIndexPageFactory,
     HomePageFactory,
+    in_days,
     make_site,
 )
 
@@ -31,10 +31,6 @@ pytestmark = pytest.mark.django_db
 
 HOST = "series.test"
 
-
-def at(days: int, hour: int, minute: int = 0) -> datetime:
-    day = timezone.localdate() + timedelta(days=days)
-    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
 @pytest.fixture
@@ -48,8 +44,8 @@ def series_site(db):
         parent=community,
         slug="shuhua",
         title="每周书画课",
-        start=at(1, 14, 30),
-        end=at(1, 16, 30),
+        start=in_days(1, 14, 30),
+        end=in_days(1, 16, 30),
         repeat="WEEKLY",
         repeat_weekdays=["TU", "TH"],
         repeat_count=12,
@@ -61,8 +57,8 @@ def series_site(db):
         parent=index,
         slug="yizhen",
         title="健康义诊",
-        start=at(5, 9),
-        end=at(5, 11),
+        start=in_days(5, 9),
+        end=in_days(5, 11),
         registration_required=True,
         capacity=10,
     )
@@ -133,7 +129,7 @@ def test_a_community_page_lists_its_series_once(client, series_site):
 
 def test_past_activities_list_a_series_once(client, series_site):
     page = series_site["series"]
-    page.start, page.end = at(-20, 14, 30), at(-20, 16, 30)
+    page.start, page.end = in_days(-20, 14, 30), in_days(-20, 16, 30)
     page.save_revision().publish()
     html = get(client, "/activities/", when="past")
     assert card_count(html, page.title) == 1
