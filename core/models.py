@@ -6,6 +6,7 @@ views use (pagination, filters, private sections, canonical origin).
 Only abstract models live here, so the app has no migrations.
 """
 
+import functools
 import re
 from urllib.parse import urlencode
 
@@ -90,10 +91,11 @@ def is_private(page) -> bool:
     return any(page.path.startswith(path) for path, _depth in private_sections())
 
 
-def private_q() -> Q:
-    """Pages in a privately viewable section (see :func:`private_sections`)."""
+def private_q(sections=None) -> Q:
+    """Pages in a privately viewable section (see :func:`private_sections`), or
+    in the given ``sections`` (a query kept per sections, ``core.prepared``)."""
     q = Q()
-    for path, depth in private_sections():
+    for path, depth in private_sections() if sections is None else sections:
         q |= Q(path__startswith=path, depth__gte=depth)
     return q
 
@@ -130,36 +132,38 @@ class ListingQuerySet(PageQuerySet):
 CARD_PAGE_FIELDS = ("id", "title", "url_path", "path", "depth", "content_type", "live")
 
 
-def specific_pages(pages, models, related=None) -> list:
-    """The pages of ``pages`` (a queryset of ``Page``, in its order) as their
-    specific types among ``models``, in one query instead of one per type:
-    each type's table is joined through its parent link (``select_related``),
-    with the foreign keys ``related`` names for it ({model: (field, …)}:
-    pictures). A type that names its ``card_fields`` (what its card template
-    reads) loads only those and ``CARD_PAGE_FIELDS``; the others load all but
-    their stream fields. Compiling and loading the other columns of three
-    activity tables was half of a community page's activity query. A card that
-    reads a field not named costs a query per card: the query-count tests
-    catch it. The annotations of ``pages`` are copied onto each specific page;
-    pages of other types are left out."""
+def specific_query(pages, models, related=None):
+    """``pages`` joined to the tables of ``models``: each type's table through
+    its parent link (``select_related``), with the foreign keys ``related``
+    names for it ({model: (field, …)}: pictures). A type that names its
+    ``card_fields`` (what its card template reads) loads only those and
+    ``CARD_PAGE_FIELDS``; the others load all but their stream fields.
+    Compiling and loading the other columns of three activity tables was half
+    of a community page's activity query. A card that reads a field not named
+    costs a query per card: the query-count tests catch it."""
     related = related or {}
-    links, select, deferred = {}, [], []
+    select, deferred = [], []
     only = list(CARD_PAGE_FIELDS)
     cards = all(getattr(model, "card_fields", None) for model in models)
     for model in models:
-        link = model._meta.get_ancestor_link(Page).related_query_name()
-        links[model] = link
+        link = page_link(model)
         joined = [f"{link}__{field}" for field in related.get(model, ())]
         select += [link, *joined]
         deferred += [f"{link}__{name}" for name in model.get_streamfield_names()]
         if cards:
             only += [f"{link}__{field}" for field in model.card_fields]
             only += [f"{link}__{field}" for field in related.get(model, ())]
-    annotations = list(pages.query.annotations)
     query = pages.select_related(*select)
-    query = query.only(*only) if cards else query.defer(*deferred)
+    return query.only(*only) if cards else query.defer(*deferred)
+
+
+def specific_from(rows, models, annotations=()) -> list:
+    """The specific pages ``specific_query`` joined to each ``Page`` of
+    ``rows``, with the ``annotations`` of the row; rows of other types are left
+    out."""
+    links = {model: page_link(model) for model in models}
     found = []
-    for page in query:
+    for page in rows:
         link = links.get(page.specific_class)
         if link is None:
             continue
@@ -168,6 +172,12 @@ def specific_pages(pages, models, related=None) -> list:
             setattr(specific, name, getattr(page, name))
         found.append(specific)
     return found
+
+
+@functools.cache
+def page_link(model) -> str:
+    """The name a ``Page`` query uses for ``model``'s own table."""
+    return model._meta.get_ancestor_link(Page).related_query_name()
 
 
 def paginate(request, items, per_page: int):

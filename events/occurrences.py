@@ -18,7 +18,13 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from wagtail.models import Page
 
-from core.models import private_q, specific_pages
+from core.models import (
+    page_link,
+    private_q,
+    private_sections,
+    specific_from,
+    specific_query,
+)
 from core.prepared import prepared
 
 from .models import (
@@ -247,22 +253,29 @@ def attach_events(occurrences, *, sessions_from=None) -> list[Occurrence]:
 def event_pages(ids) -> dict:
     """{id: specific page} of the live, public activity pages among ``ids``, with
     their community's title (``community_title``, for the cards): the three
-    activity types in one query (``core.models.specific_pages``), none for no
-    ids. The view restrictions come from ``tree_facts``, without a query."""
+    activity types in one query (``core.models.specific_query``), none for no
+    ids. The view restrictions come from ``tree_facts``, without a query; the
+    SQL is kept per number of ids and restrictions (``core.prepared``:
+    compiling the join of four page tables cost more than running it)."""
     if not ids:
         return {}
-    links = [
-        model._meta.get_ancestor_link(Page).related_query_name()
-        for model in EVENT_MODELS
-    ]
+    rows = _event_page_rows(
+        None, ids=sorted(ids), private=tuple(private_sections())
+    )
+    pages = specific_from(rows, EVENT_MODELS, ["community_title"])
+    return {page.pk: page for page in pages}
+
+
+@prepared(values=("ids",))
+def _event_page_rows(now, *, ids, private):
+    links = [page_link(model) for model in EVENT_MODELS]
     pages = Page.objects.live().filter(pk__in=ids)
-    private = private_q()
     if private:
-        pages = pages.exclude(private)
+        pages = pages.exclude(private_q(private))
     pages = pages.annotate(
         community_title=Coalesce(*(F(f"{link}__community__title") for link in links))
     )
-    return {page.pk: page for page in specific_pages(pages, EVENT_MODELS)}
+    return specific_query(pages, EVENT_MODELS)
 
 
 SERIES_SESSIONS = 3  # sessions a recurring activity's card offers to tap
@@ -276,19 +289,25 @@ def attach_sessions(occurrences, now) -> None:
     ids = {o.page_id for o in occurrences if o.event.repeat}
     by_page = defaultdict(list)
     if ids:
-        numbered = Occurrence.objects.filter(
-            not_ended(now), page_id__in=ids, cancelled=False
-        ).annotate(
-            number=Window(
-                RowNumber(), partition_by=[F("page_id")], order_by=[F("start"), F("pk")]
-            )
-        )
-        for session in numbered.filter(number__lte=SERIES_SESSIONS).order_by(
-            "start", "pk"
-        ):
+        for session in _session_rows(now, ids=sorted(ids)):
             by_page[session.page_id].append(session)
     for occurrence in occurrences:
         occurrence.sessions = by_page.get(occurrence.page_id, [])
+
+
+@prepared(values=("ids",))
+def _session_rows(now, *, ids):
+    """The rows behind ``attach_sessions``, soonest first; the SQL kept per
+    number of pages (``core.prepared``: compiling the window function cost
+    more than running it)."""
+    numbered = Occurrence.objects.filter(
+        not_ended(now), page_id__in=ids, cancelled=False
+    ).annotate(
+        number=Window(
+            RowNumber(), partition_by=[F("page_id")], order_by=[F("start"), F("pk")]
+        )
+    )
+    return numbered.filter(number__lte=SERIES_SESSIONS).order_by("start", "pk")
 
 
 def occurrence_listing(within: str, *, limit: int, now=None, **filters):

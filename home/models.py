@@ -12,7 +12,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Prefetch, Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
@@ -33,7 +32,8 @@ from core.models import (
     int_or_none,
     paginate,
     private_sections,
-    specific_pages,
+    specific_from,
+    specific_query,
 )
 from core.prepared import prepared
 from portal import pagecache
@@ -136,14 +136,8 @@ class HomePage(BasePage):
         if "result" in routed:
             return routed["result"]
         model = ContentType.objects.get_for_id(content_type_id).model_class()
-        # With its pictures (cover …: ``image_sizes``), which the page shows and
-        # shares: one query instead of one more per picture.
-        pictures = list(getattr(model, "image_sizes", {})) if model else []
-        page = (
-            model.objects.select_related(*pictures).filter(pk=page_id).first()
-            if model
-            else None
-        )
+        found = routed_page(None, model=model, pk=page_id) if model else []
+        page = found[0] if found else None
         if page is None:  # gone without a content change (a rolled-back save)
             return super().route(request, path_components)
         return page.route(request, path_components[levels:])
@@ -353,8 +347,8 @@ class CommunityPage(BasePage):
     def honours_and_articles(self, *, honours: int, articles: int):
         """The community's latest ``honours`` 榜样 and ``articles`` 动态 (as their
         listings order them), with portraits and covers: both in one query
-        (``specific_pages``). Their cards name this community."""
-        _, sql, params = community_listing_ids.sql(
+        (``community_listing``). Their cards name this community."""
+        rows = community_listing(
             None,
             within=self.home_path,
             community=self.pk,
@@ -362,11 +356,7 @@ class CommunityPage(BasePage):
             articles=articles,
             private=tuple(private_sections()),
         )
-        pages = specific_pages(
-            Page.objects.filter(pk__in=RawSQL(sql, params)),
-            [HonourPage, ArticlePage],
-            related={HonourPage: ["portrait"], ArticlePage: ["cover"]},
-        )
+        pages = specific_from(rows, [HonourPage, ArticlePage])
         for page in pages:
             page.community_title = self.title
         people = [page for page in pages if isinstance(page, HonourPage)]
@@ -377,15 +367,26 @@ class CommunityPage(BasePage):
         return people, news
 
 
+@prepared(values=("pk",))
+def routed_page(now, *, model, pk):
+    """The page ``HomePage.route`` found, as its ``model``, with its pictures
+    (``image_sizes``: cover …), which the page shows and shares: one query
+    instead of one more per picture; its SQL kept per model
+    (``core.prepared``)."""
+    pictures = list(getattr(model, "image_sizes", {}))
+    return model.objects.select_related(*pictures).filter(pk=pk)
+
+
 @prepared
-def community_listing_ids(now, *, within, community, honours, articles, private):
-    """The ids of a community's latest ``honours`` and ``articles`` as their
-    listings order them, its SQL kept per community and set of ``private``
-    sections (``core.prepared``; building the two limited subqueries cost more
-    than running them). Not a matter of time: ``now`` is None. ``private``
-    is what ``for_listing`` leaves out (``private_sections()``), in the key so
-    that a section made private is never listed from an older SQL."""
-    return Page.objects.filter(
+def community_listing(now, *, within, community, honours, articles, private):
+    """A community's latest ``honours`` and ``articles`` as their listings order
+    them, with portraits and covers (``specific_query``), its SQL kept per
+    community and set of ``private`` sections (``core.prepared``; building the
+    two limited subqueries and the join cost more than running them). Not a
+    matter of time: ``now`` is None. ``private`` is what ``for_listing``
+    leaves out (``private_sections()``), in the key so that a section made
+    private is never listed from an older SQL."""
+    ids = Page.objects.filter(
         Q(
             pk__in=HonourPage.objects.for_listing(within)
             .filter(community_id=community)
@@ -397,6 +398,11 @@ def community_listing_ids(now, *, within, community, honours, articles, private)
             .values("pk")[:articles]
         )
     ).values("pk")
+    return specific_query(
+        Page.objects.filter(pk__in=ids),
+        [HonourPage, ArticlePage],
+        related={HonourPage: ["portrait"], ArticlePage: ["cover"]},
+    )
 
 
 class CommunitySubBrand(Orderable):
@@ -546,7 +552,7 @@ class HonourPage(BasePage):
     subpage_types = []
     share_image_field = "portrait"
     image_sizes = {"portrait": ("portrait", "portrait_large", "share")}
-    # What includes/honour_card.html reads (core.models.specific_pages).
+    # What includes/honour_card.html reads (core.models.specific_query).
     card_fields = ("person_name", "year", "category")
     objects = PageManager.from_queryset(HonourPageQuerySet)()
 
@@ -628,7 +634,7 @@ class ArticlePage(BasePage):
     subpage_types = []
     share_image_field = "cover"
     image_sizes = {"cover": ("thumb", "cover", "share")}
-    # What includes/article_card.html reads (core.models.specific_pages).
+    # What includes/article_card.html reads (core.models.specific_query).
     card_fields = ("date", "summary")
     objects = PageManager.from_queryset(ArticlePageQuerySet)()
 

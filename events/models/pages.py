@@ -160,7 +160,7 @@ class EventPage(RoutablePageMixin, BasePage):
     series = ""
     festival = ""
     # What the listing card (includes/event_card.html) reads: listings load
-    # only these (core.models.specific_pages).
+    # only these (core.models.specific_query).
     card_fields = (
         "venue",
         "status",

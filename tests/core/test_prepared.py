@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from wagtail.models import Page, PageViewRestriction
 
@@ -196,3 +197,99 @@ def test_threads_share_the_kept_sql_within_its_bound(db, monkeypatch):
         sys.setswitchinterval(0.005)
     assert errors == []
     assert len(starting_after.cache) <= 3
+
+
+def test_values_are_parameters_kept_per_number_of_ids(
+    community, django_assert_num_queries
+):
+    """``values``: the pages of other ids come from the same SQL, with what
+    select_related joined and the annotations, as the built query gives them."""
+    builds = []
+
+    @prepared(values=("ids",))
+    def pages_of(now, *, ids):
+        builds.append(ids)
+        return (
+            Page.objects.filter(pk__in=ids)
+            .select_related("locale")
+            .annotate(doubled=F("depth") * 2)
+            .order_by("pk")
+        )
+
+    pages = list(
+        Page.objects.filter(path__startswith=community.path)
+        .select_related("locale")
+        .order_by("pk")
+    )
+    for chosen in (pages[:3], pages[3:6], pages[-3:]):
+        expected = [(p.pk, p.locale.language_code, p.depth * 2) for p in chosen]
+        with django_assert_num_queries(1):
+            found = pages_of(None, ids=[page.pk for page in chosen])
+            assert [(p.pk, p.locale.language_code, p.doubled) for p in found] == (
+                expected
+            )
+    assert len(builds) == 2  # the markers, once for three ids
+    assert [p.pk for p in pages_of(None, ids=[pages[0].pk, -5])] == [pages[0].pk]
+    assert len(builds) == 4 and len(pages_of.cache) == 2
+    with django_assert_num_queries(0):
+        assert pages_of(None, ids=[]) == []
+
+
+def test_a_single_value_and_the_time_together(community):
+    @prepared(values=("page",))
+    def coming_sessions(now, *, page):
+        return Occurrence.objects.filter(start__gte=now, page_id=page).order_by("start")
+
+    event_ids = Occurrence.objects.filter(
+        page__path__startswith=community.path
+    ).values_list("page_id", flat=True)
+    for page_id in set(event_ids):
+        for now in (in_days(-20, 0), in_days(0, 12)):
+            expected = Occurrence.objects.filter(start__gte=now, page_id=page_id)
+            assert [o.pk for o in coming_sessions(now, page=page_id)] == list(
+                expected.order_by("start").values_list("pk", flat=True)
+            )
+    assert len(coming_sessions.cache) == 1
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda now, page: Occurrence.objects.filter(page_id=abs(page)),
+        lambda now, page: Occurrence.objects.all(),
+        lambda now, page: Occurrence.objects.filter(page_id=page).prefetch_related(
+            "signups"
+        ),
+    ],
+    ids=["worked out from", "left out", "prefetch"],
+)
+def test_a_value_not_given_as_a_parameter_is_refused(db, build):
+    with pytest.raises(NotPreparable):
+        prepared(build, values=("page",))(None, page=5)
+
+
+def test_a_query_of_values_gives_its_sql_not_rows(db):
+    @prepared
+    def ids(now, *, page):
+        return Occurrence.objects.filter(page_id=page).values("pk")
+
+    model, sql, params = ids.sql(None, page=5)
+    assert model is Occurrence and "SELECT" in sql and params == [5]
+    with pytest.raises(TypeError):
+        ids(None, page=5)
+
+
+def test_an_activity_made_private_leaves_the_cards(community):
+    from events.occurrences import event_pages
+
+    ids = set(
+        Occurrence.objects.filter(page__path__startswith=community.path).values_list(
+            "page_id", flat=True
+        )
+    )
+    assert set(event_pages(ids)) == ids
+    hidden = Page.objects.get(pk=min(ids))
+    PageViewRestriction.objects.create(
+        page=hidden, restriction_type=PageViewRestriction.PASSWORD, password="x"
+    )
+    assert set(event_pages(ids)) == ids - {hidden.pk}
