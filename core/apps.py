@@ -3,7 +3,8 @@
 StreamField blocks (blocks.py), named picture sizes and renditions made on
 publish (images.py, ``make_renditions``), and the site-wide template tags
 ``image_tags`` (``{% responsive_image %}``) and ``nav_tags`` (``site_root``,
-``main_nav``, ``breadcrumbs``). Only abstract models: no migrations."""
+``main_nav``, ``breadcrumbs``), and modelcluster's child relations kept per
+class (child_relations.py). Only abstract models: no migrations."""
 
 from django.apps import AppConfig
 
@@ -13,6 +14,7 @@ class CoreConfig(AppConfig):
     verbose_name = "页面基础"
 
     def ready(self):
-        from core import images
+        from core import child_relations, images
 
         images.connect_signals()
+        child_relations.install()

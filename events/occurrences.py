@@ -325,6 +325,16 @@ def _listed(now, *, within, past, community, kinds):
     )
 
 
+@prepared
+def _listed_unordered(now, *, within, past, community, kinds):
+    """``_listed`` without its order, which a count does not need (SQLite
+    sorted all the coming occurrences for it: 1.4 ms against 0.8 ms on the
+    bench site)."""
+    return _listed.__wrapped__(
+        now, within=within, past=past, community=community, kinds=kinds
+    ).order_by()
+
+
 def listed_rows(
     within: str,
     *,
@@ -359,7 +369,7 @@ class ListedOccurrences:
         self.within, self.now, self.filters = within, now, filters
 
     def count(self) -> int:
-        model, sql, params = _listed.sql(
+        model, sql, params = _listed_unordered.sql(
             self.now,
             within=self.within,
             past=self.filters.get("past", False),
