@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils.html import format_html, format_html_join
 from django_tasks import task
 from wagtail.images import get_image_model
@@ -24,6 +24,8 @@ from wagtail.images.rect import Rect
 from wagtail.images.views.serve import generate_image_url
 
 from portal.tasks import enqueue_on_commit
+
+from .prepared import prepared
 
 WEBP = "format-webp"
 
@@ -102,24 +104,40 @@ def prefetch_renditions(uses) -> None:
     """One query for the renditions of every picture a page shows, whatever the
     lists they come from: ``uses`` is ``(image, size_names)`` pairs (an image
     None is skipped). Each image then finds its renditions without a query, as
-    after ``renditions_prefetch``, which costs one query per list."""
+    after ``renditions_prefetch``, which costs one query per list. Only each
+    image's own sizes are loaded (a picture shown as a card and another as a
+    banner do not bring each other's renditions), from SQL kept per shape
+    (``core.prepared``)."""
     wanted: dict[int, list] = {}
-    spec_names: set[str] = set()
+    spec_names: dict[int, set] = defaultdict(set)
     for image, size_names in uses:
         if image is not None:
             wanted.setdefault(image.pk, []).append(image)
-            spec_names.update(specs(*size_names))
+            spec_names[image.pk].update(specs(*size_names))
     if not wanted:
         return
-    rendition_model = get_image_model().get_rendition_model()
+    by_specs = defaultdict(list)
+    for image_id, names in spec_names.items():
+        by_specs[tuple(sorted(names))].append(image_id)
+    groups = tuple(sorted((names, len(ids)) for names, ids in by_specs.items()))
+    ids = [image_id for names, _count in groups for image_id in by_specs[names]]
     found = defaultdict(list)
-    for rendition in rendition_model.objects.filter(
-        image_id__in=wanted, filter_spec__in=spec_names
-    ):
+    for rendition in _renditions(None, groups=groups, ids=ids):
         found[rendition.image_id].append(rendition)
     for image_id, same_image in wanted.items():
         for image in same_image:
             image.prefetched_renditions = found[image_id]
+
+
+@prepared(values=("ids",))
+def _renditions(now, *, groups, ids):
+    """The renditions of ``groups`` ((spec names, number of images), …) for
+    ``ids`` (the images of each group in turn)."""
+    wanted, start = Q(), 0
+    for names, count in groups:
+        wanted |= Q(image_id__in=ids[start : start + count], filter_spec__in=names)
+        start += count
+    return get_image_model().get_rendition_model().objects.filter(wanted)
 
 
 # ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from portal import pagecache
 
 from .forms import PageForm
 from .images import renditions_prefetch
+from .prepared import prepared
 
 
 def image_field(verbose_name: str, help_text: str = "") -> models.ForeignKey:
@@ -172,6 +173,37 @@ def specific_from(rows, models, annotations=()) -> list:
             setattr(specific, name, getattr(page, name))
         found.append(specific)
     return found
+
+
+@prepared(values=("pk",))
+def page_with_pictures(now, *, model, pk):
+    """The page ``pk`` as its ``model``, with its pictures (``image_sizes``:
+    cover …), which the page shows and shares: one query instead of one more
+    per picture; its SQL kept per model (``core.prepared``). ``now`` is None."""
+    pictures = list(getattr(model, "image_sizes", {}))
+    return model.objects.select_related(*pictures).filter(pk=pk)
+
+
+def page_children(page, relation: str, *related) -> list:
+    """The child objects of ``relation`` (an ``InlinePanel``'s ``ParentalKey``)
+    of ``page``, in their order, with the foreign keys ``related`` joined. A
+    preview's page holds its children in memory (modelcluster); a page from
+    the database gets them from SQL kept per relation (``core.prepared``)."""
+    in_memory = getattr(page, "_cluster_related_objects", {})
+    manager = getattr(page, relation)
+    if page.pk is None or relation in in_memory:
+        return list(manager.select_related(*related))
+    return _children(
+        None, model=type(page), relation=relation, related=related, pk=page.pk
+    )
+
+
+@prepared(values=("pk",))
+def _children(now, *, model, relation, related, pk):
+    field = model._meta.get_field(relation)
+    return field.related_model.objects.filter(**{field.field.name: pk}).select_related(
+        *related
+    )
 
 
 @functools.cache

@@ -30,6 +30,8 @@ from core.models import (
     filter_query,
     image_field,
     int_or_none,
+    page_children,
+    page_with_pictures,
     paginate,
     private_sections,
     specific_from,
@@ -136,7 +138,7 @@ class HomePage(BasePage):
         if "result" in routed:
             return routed["result"]
         model = ContentType.objects.get_for_id(content_type_id).model_class()
-        found = routed_page(None, model=model, pk=page_id) if model else []
+        found = page_with_pictures(None, model=model, pk=page_id) if model else []
         page = found[0] if found else None
         if page is None:  # gone without a content change (a rolled-back save)
             return super().route(request, path_components)
@@ -316,16 +318,16 @@ class CommunityPage(BasePage):
 
     def get_images_to_render(self):
         yield from super().get_images_to_render()
-        for item in self.sub_brands.select_related("image"):
+        for item in page_children(self, "sub_brands", "image"):
             if item.image is not None:
                 yield item.image, ("card",)
-        for item in self.gallery_images.select_related("image"):
+        for item in page_children(self, "gallery_images", "image"):
             yield item.image, ("gallery",)
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        sub_brands = list(self.sub_brands.select_related("image"))
-        gallery = list(self.gallery_images.select_related("image"))
+        sub_brands = page_children(self, "sub_brands", "image")
+        gallery = page_children(self, "gallery_images", "image")
         # Its activities come from {% community_activities %} (events_tags) in
         # the template.
         honours, articles = self.honours_and_articles(honours=6, articles=5)
@@ -365,16 +367,6 @@ class CommunityPage(BasePage):
         people.sort(key=lambda page: page.year, reverse=True)
         news.sort(key=lambda page: (page.date, page.pk), reverse=True)
         return people, news
-
-
-@prepared(values=("pk",))
-def routed_page(now, *, model, pk):
-    """The page ``HomePage.route`` found, as its ``model``, with its pictures
-    (``image_sizes``: cover …), which the page shows and shares: one query
-    instead of one more per picture; its SQL kept per model
-    (``core.prepared``)."""
-    pictures = list(getattr(model, "image_sizes", {}))
-    return model.objects.select_related(*pictures).filter(pk=pk)
 
 
 @prepared

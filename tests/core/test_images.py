@@ -53,6 +53,42 @@ def test_img_tag_has_webp_srcset_sizes_and_dimensions():
     assert attrs["alt"] == "甲院&quot;&lt;拾光&gt;"  # escaped, never raw markup
 
 
+def test_one_query_brings_each_picture_its_own_sizes_only():
+    """``prefetch_renditions``: a picture shown as a portrait and one shown as a
+    banner and a share card, both with renditions of every size, bring only
+    the renditions of their own sizes, in one query; the tags need no other."""
+    every_size = [f for size in images.SIZES.values() for f in size.filters]
+    portrait, banner, unused = (ImageFactory() for _ in range(3))
+    for image in (portrait, banner, unused):
+        image.get_renditions(*every_size)
+    portrait_again = type(portrait).objects.get(pk=portrait.pk)
+    with CaptureQueriesContext(connection) as queries:
+        images.prefetch_renditions(
+            [
+                (portrait, ("portrait",)),
+                (banner, ("banner", "share")),
+                (None, ("card",)),
+                (portrait_again, ("portrait",)),
+            ]
+        )
+        tags = [
+            images.img_tag(portrait, "portrait"),
+            images.img_tag(banner, "banner"),
+            images.img_tag(portrait_again, "portrait"),
+        ]
+    assert len(queries) == 1
+    specs = {
+        image.pk: sorted(r.filter_spec for r in image.prefetched_renditions)
+        for image in (portrait, banner)
+    }
+    assert specs == {
+        portrait.pk: sorted(images.specs("portrait")),
+        banner.pk: sorted(images.specs("banner", "share")),
+    }
+    assert len(portrait_again.prefetched_renditions) == 2
+    assert not any(made_on_request(tag) for tag in tags)
+
+
 def test_a_missing_rendition_is_linked_not_made_during_the_render(client):
     image = ImageFactory(file__width=1600, file__height=1000)
     html = images.img_tag(image, "banner")

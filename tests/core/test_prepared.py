@@ -33,7 +33,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture
 def community(db):
     home = HomePageFactory(parent=Page.get_first_root_node(), slug="prepared-home")
@@ -293,3 +292,26 @@ def test_an_activity_made_private_leaves_the_cards(community):
         page=hidden, restriction_type=PageViewRestriction.PASSWORD, password="x"
     )
     assert set(event_pages(ids)) == ids - {hidden.pk}
+
+
+def test_page_children_from_kept_sql_and_a_previews_from_memory(
+    db, django_assert_num_queries
+):
+    from core.models import page_children
+    from home.models import CommunityPage, CommunitySubBrand
+
+    page = next(c for c in CommunityPage.objects.live() if c.sub_brands.count() > 1)
+    expected = list(page.sub_brands.select_related("image"))
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            found = page_children(page, "sub_brands", "image")
+            assert [(b.pk, b.name, b.image) for b in found] == [
+                (b.pk, b.name, b.image) for b in expected
+            ]
+    # A preview: the edited children, not the saved ones.
+    page.sub_brands = [CommunitySubBrand(name="预览里的新板块"), expected[0]]
+    with django_assert_num_queries(0):
+        assert [b.name for b in page_children(page, "sub_brands", "image")] == [
+            "预览里的新板块",
+            expected[0].name,
+        ]

@@ -315,6 +315,23 @@ def test_community_page_shows_counts_and_links_its_board(client, board, staff, j
     assert 'href="/wishes/jiayuan/"' in html
 
 
+def test_community_counts_are_those_of_the_aggregate(board, staff, jiayuan):
+    from volunteers.wish_views import community_counts, count_states
+
+    others = CommunityPage.objects.exclude(pk=jiayuan.pk).first()
+    assert community_counts(others.pk) == {
+        "open": 0,
+        "claimed": 0,
+        "fulfilled": 0,
+        "total": 0,
+    }
+    add_wishes(staff, [jiayuan, others], 8, 0)
+    for community in (jiayuan, others):
+        expected = count_states(Wish.objects.filter(community_id=community.pk))
+        assert community_counts(community.pk) == expected
+        assert expected["claimed"] and expected["fulfilled"], "the states differ"
+
+
 def count_queries(client, path) -> int:
     for _ in range(2):  # warm the caches (site, settings, the board's address)
         assert client.get(path).status_code == 200

@@ -8,8 +8,7 @@ the site has no board. The board's address is kept like the navigation
 
 from django import template
 
-from ..wish_models import Wish
-from ..wish_views import board_url_for, count_states
+from ..wish_views import board_url_for, community_counts
 
 register = template.Library()
 
@@ -21,6 +20,6 @@ def community_wishes(page):
         return {"board_url": None}
     return {
         "board_url": f"{board}{page.slug}/",
-        "counts": count_states(Wish.objects.filter(community_id=page.pk)),
+        "counts": community_counts(page.pk),
         "community": page,
     }
