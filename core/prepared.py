@@ -60,9 +60,11 @@ MARKERS = (
     datetime(1902, 3, 4, 5, 6, 7, 890123, tzinfo=UTC),
 )
 
-# SQL kept per prepared function: one per community or per set of filters in
-# practice; a bound all the same, since the arguments come from requests.
-MAX_QUERIES = 500
+# SQL kept per prepared function: one per community, set of filters or number
+# of ids in practice; a bound all the same, since the arguments come from
+# requests. An entry with its compiler is 10–35 KB (the four-table activity
+# pages' query the largest): at most ~7 MB per function and worker.
+MAX_QUERIES = 200
 
 
 class NotPreparable(ValueError):
