@@ -56,6 +56,15 @@ def redis_url() -> str | None:
     return None
 
 
+def run_number() -> str:
+    """00–99, one more at each sign-up mix on the same built site
+    (bench/data/signup-runs): its phone numbers are then not the last run's."""
+    counter = DATA / "signup-runs"
+    number = (int(counter.read_text() or 0) + 1) % 100 if counter.exists() else 0
+    counter.write_text(str(number))
+    return f"{number:02d}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -358,10 +367,17 @@ class Bench:
             with opener.open(base + self.signup_page + "signup/") as response:
                 token = CSRF_RE.search(response.read().decode()).group(1)
             cookie = self.csrf_cookie(opener)
+            self.signup_run = run_number()
             figures = self.wrk(
                 base + self.signup_page,
                 "bench/wrk/signup_mix.lua",
-                [self.signup_page, str(self.occurrence), token, cookie],
+                [
+                    self.signup_page,
+                    str(self.occurrence),
+                    token,
+                    cookie,
+                    self.signup_run,
+                ],
             )
         finally:
             self.stop(process)
@@ -388,7 +404,8 @@ class Bench:
             "rows = Registration.objects.filter(occurrence=o)\n"
             "people = rows.filter(status='confirmed').aggregate(n=Sum('party_size'))"
             "['n'] or 0\n"
-            "bench = rows.filter(phone__startswith='137')\n"
+            # This run's: 137, the thread, the run (bench/wrk/signup_mix.lua).
+            f"bench = rows.filter(phone__regex=r'^137[0-9]{{2}}{self.signup_run}')\n"
             "print(json.dumps({'capacity': o.capacity, 'taken': o.taken,"
             " 'confirmed_people': people, 'signups_stored': bench.count(),"
             " 'waitlisted': bench.filter(status='waitlisted').count()}))\n"
