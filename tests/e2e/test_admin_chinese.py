@@ -151,6 +151,21 @@ def page_id(server, title: str) -> int:
     )
 
 
+# Wagtail's unsaved-changes check (w-unsaved) takes the form as it is
+# ``initialDelayValue`` (2 s) after it connects as the state edits are measured
+# against — from two timers started about 40 ms apart as it connects — so an
+# edit made before the later one is part of the baseline and never autosaved.
+# Wait for the baseline and a second past that delay.
+UNSAVED_BASELINE_TAKEN = """() => {
+    const form = document.querySelector("form[data-edit-form]");
+    const unsaved = form && window.wagtail.app.getControllerForElementAndIdentifier(
+        form, "w-unsaved"
+    );
+    return Boolean(unsaved && unsaved.initialFormData)
+        && performance.now() > unsaved.constructor.initialDelayValue + 1000;
+}"""
+
+
 def edit_page_screens(walk, edit_path: str, label: str):
     """The edit view of a page: checks panel, scheduling, shortcuts, autosave."""
     page = walk.page
@@ -181,6 +196,8 @@ def edit_page_screens(walk, edit_path: str, label: str):
     # Autosave: an empty title pauses it (the form no longer validates) …
     title = page.locator("#id_title")
     original = title.input_value()
+    # On a fast machine the steps above take less than Wagtail's 2 s.
+    page.wait_for_function(UNSAVED_BASELINE_TAKEN)
     paused = ".w-autosave-indicator__state--paused"
     # Wagtail autosaves when its unsaved-changes check reports a change; a change
     # made while an earlier autosave is still on its way (the pinyin address

@@ -1,5 +1,5 @@
 """Listing cards load only what they print (``card_fields``, through
-``core.models.specific_pages``) and print the start from ``Occurrence.when``,
+``core.models.specific_query``) and print the start from ``Occurrence.when``,
 worked out once instead of through eight ``date`` filters."""
 
 from datetime import datetime, timedelta
