@@ -10,13 +10,13 @@ code, or a task still queued) is linked through Wagtail's signed image view
 (``/images/…``), which makes it on its first request — outside the page render.
 """
 
-import html
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
 from django.db.models import Prefetch, Q
+from django.utils.html import conditional_escape as escape
 from django.utils.safestring import mark_safe
 from django_tasks import task
 from wagtail.images import get_image_model
@@ -220,22 +220,15 @@ def img_tag(image, size_name: str, **attrs) -> str:
             seen.add(candidate_width)
             srcset.append(f"{url} {candidate_width}w")
     attrs.setdefault("alt", "")
-    # Escaped as format_html would, without its lazy-string checks per value
-    # (a page has up to 20 pictures; the tag was half their cost).
+    # Each value escaped as format_html does, without its formatting
+    # machinery (a page has up to 20 pictures; the tag was half their cost).
     extra = "".join(
-        f' {name.replace("_", "-")}="{_escape(value)}"' for name, value in attrs.items()
+        f' {name.replace("_", "-")}="{escape(value)}"' for name, value in attrs.items()
     )
     return mark_safe(  # noqa: S308 - every value escaped above and below
-        f'<img src="{_escape(src)}" srcset="{_escape(", ".join(srcset))}" '
-        f'sizes="{_escape(size.sizes)}" width="{width}" height="{height}"{extra}>'
+        f'<img src="{escape(src)}" srcset="{escape(", ".join(srcset))}" '
+        f'sizes="{escape(size.sizes)}" width="{width}" height="{height}"{extra}>'
     )
-
-
-def _escape(value) -> str:
-    """``conditional_escape``: a safe string as it is, anything else escaped."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return html.escape(str(value))
 
 
 # ---------------------------------------------------------------------------

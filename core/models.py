@@ -190,9 +190,8 @@ def page_children(page, relation: str, *related) -> list:
     preview's page holds its children in memory (modelcluster); a page from
     the database gets them from SQL kept per relation (``core.prepared``)."""
     in_memory = getattr(page, "_cluster_related_objects", {})
-    manager = getattr(page, relation)
     if page.pk is None or relation in in_memory:
-        return list(manager.select_related(*related))
+        return list(getattr(page, relation).select_related(*related))
     return _children(
         None, model=type(page), relation=relation, related=related, pk=page.pk
     )

@@ -26,7 +26,8 @@ The rows come as the query would give them: model instances with what
 ``select_related`` joined and the annotations (Django's own ``ModelIterable``
 reads them, from the kept compiler). ``prefetch_related`` is refused: it is more
 queries, not more SQL. A query of no time gains the same way (``now`` is then
-None), also as the ``RawSQL`` subquery of a bigger one (``.sql``).
+None). ``.sql`` gives the kept SQL and this call's parameters to a caller that
+wraps it (a count, a LIMIT) or runs a query of values.
 
 Other arguments are part of the key: one SQL per community, per set of filters.
 ``values`` names arguments given as parameters instead — an id or a list of ids
@@ -192,10 +193,9 @@ def _markers(build_number: int, arguments: dict, values) -> dict:
 
 
 def _compile(build, connection, arguments, values) -> Kept:
-    querysets = [
+    first, second = (
         build(MARKERS[n], **_markers(n, arguments, values)) for n in range(2)
-    ]
-    first, second = querysets
+    )
     if first._prefetch_related_lookups:
         raise NotPreparable(f"{build.__qualname__}: prefetch_related is more queries")
     try:

@@ -50,14 +50,17 @@ TEMPLATES = {
 
 def count_states(queryset) -> dict:
     """{"open": n, "claimed": n, "fulfilled": n, "total": n} in one query."""
-    counts = queryset.aggregate(
-        **{
-            name: Count("pk", filter=Q(state=state))
-            for name, state in STATE_FILTERS.items()
-        }
-    )
+    counts = queryset.aggregate(**state_counts())
     counts["total"] = sum(counts.values())
     return counts
+
+
+def state_counts() -> dict:
+    """{state name: a count of the wishes in that state}, for an aggregate."""
+    return {
+        name: Count("pk", filter=Q(state=state))
+        for name, state in STATE_FILTERS.items()
+    }
 
 
 def community_counts(community_id: int) -> dict:
@@ -68,9 +71,9 @@ def community_counts(community_id: int) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    counts = dict(zip(STATE_FILTERS, row[1:], strict=True)) if row else {}
-    counts = {name: counts.get(name, 0) for name in STATE_FILTERS}
-    counts["total"] = sum(counts.values())
+    numbers = row[1:] if row else [0] * len(STATE_FILTERS)  # no row: no wishes
+    counts = dict(zip(STATE_FILTERS, numbers, strict=True))
+    counts["total"] = sum(numbers)
     return counts
 
 
@@ -80,12 +83,7 @@ def _community_counts(now, *, community):
         Wish.objects.filter(community_id=community)
         .order_by()
         .values("community_id")
-        .annotate(
-            **{
-                name: Count("pk", filter=Q(state=state))
-                for name, state in STATE_FILTERS.items()
-            }
-        )
+        .annotate(**state_counts())
     )
 
 
