@@ -5,6 +5,7 @@ from django import forms
 from django.utils.dateformat import format as date_format
 
 from .errors import SignupError
+from .models.registrations import day_label
 from .registration import normalise_name, normalise_phone
 
 # Asked only when the activity's editor turned them on (EventPage.ask_*).
@@ -186,10 +187,9 @@ def party_help(page, most: int) -> str:
 
 
 def _occurrence_label(occurrence, page) -> str:
-    # The same "n月j日 l" as the pages' date lines.
-    text = date_format(
-        occurrence.local_start, "n月j日 l" if page.all_day else "n月j日 l H:i"
-    )
+    # The same day as the pages' date lines (with its year when not this year's).
+    local = occurrence.local_start
+    text = f"{day_label(local)} {date_format(local, 'l' if page.all_day else 'l H:i')}"
     if occurrence.capacity is not None:
         left = occurrence.seats_left
         if left:

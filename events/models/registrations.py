@@ -19,10 +19,22 @@ from .pages import EVENT_KINDS
 WEEKDAYS = "一二三四五六日"
 
 
+def day_label(day, this_year: int | None = None) -> str:
+    """A date (or a local datetime's date) as a resident reads it in a list:
+    4月5日, or 2027年4月5日 when it is not in ``this_year`` (today's local
+    year if not given), so that next spring's dates read as next spring's."""
+    if this_year is None:
+        this_year = timezone.localdate().year
+    label = f"{day.month}月{day.day}日"
+    return label if day.year == this_year else f"{day.year}年{label}"
+
+
 @dataclass(frozen=True)
 class LocalWhen:
     """A local time's parts as cards print them (Chinese, as Django's ``date``
-    filter prints them for zh-hans): 3 · 12月 · 12月3日 · 星期四 · 周四 · 09:30."""
+    filter prints them for zh-hans): 3 · 12月 · 12月3日 · 星期四 · 周四 · 09:30.
+    The date carries its year when it is not ``this_year`` (2027年4月5日 in a
+    list read in December 2026), as ``day_label`` prints it."""
 
     iso: str
     day: int
@@ -33,13 +45,13 @@ class LocalWhen:
     time: str
 
     @classmethod
-    def of(cls, local: datetime) -> "LocalWhen":
+    def of(cls, local: datetime, this_year: int | None = None) -> "LocalWhen":
         weekday = WEEKDAYS[local.weekday()]
         return cls(
             iso=local.isoformat(),
             day=local.day,
             month=f"{local.month}月",
-            date=f"{local.month}月{local.day}日",
+            date=day_label(local, this_year),
             weekday=f"星期{weekday}",
             short_weekday=f"周{weekday}",
             time=f"{local:%H:%M}",
@@ -102,7 +114,7 @@ class Occurrence(models.Model):
     def when(self) -> "LocalWhen":
         """The start as the listing card prints it, worked out once: the card
         printed it through eight ``date`` filters, a tenth of a listing's render."""
-        return LocalWhen.of(self.local_start)
+        return LocalWhen.of(self.local_start, timezone.localdate().year)
 
     @property
     def local_end(self) -> datetime | None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from events.lunar import Festival, next_festival_date
 from events.models import Occurrence
+from events.models.registrations import day_label
 from events.occurrences import active_counts, coming_and_past, occurrence_listing
 from events.registration import WAITLIST_RULE
 from portal import pagecache
@@ -113,3 +114,15 @@ def registration_counts(page, user=None, limit=REGISTRATION_PANEL_LIMIT):
         for row in rows:
             row["listing_url"] = f"{listing_url}&occurrence={row['occurrence'].pk}"
     return {"rows": rows, "more": more, "past": past, "listing_url": listing_url}
+
+
+@register.filter(name="day_label")
+def day_label_filter(value) -> str:
+    """``{{ day|day_label }}``: 4月5日, with the year when it is not this year's
+    (``events.models.registrations.day_label``). A datetime is read in the
+    current time zone first, as the ``date`` filter reads it."""
+    if not value:
+        return ""
+    if hasattr(value, "tzinfo") and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return day_label(value)

@@ -12,10 +12,10 @@ import re
 
 import pytest
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from wagtail.models import Page
 
 from events.models import Occurrence
+from events.models.registrations import day_label
 from events.recurrence import short_pattern
 from tests.factories import (
     ActivityPageFactory,
@@ -95,7 +95,7 @@ def assert_series_card(html, page):
     assert "每周二、四" in html
     first = timezone.localtime(coming[0].start)
     assert re.search(
-        r"下一场\s*<time[^>]*>" + re.escape(date_format(first, "n月j日")), html
+        r"下一场\s*<time[^>]*>" + re.escape(day_label(first)), html
     ), "the card names its next session"
     for session in coming[:3]:
         assert f"{path_of(page)}signup/?occurrence={session.pk}" in html
