@@ -2,7 +2,6 @@
 (seats, window, duplicates) belong to ``events/registration.py``."""
 
 from django import forms
-from django.utils.dateformat import format as date_format
 
 from .errors import SignupError
 from .models.registrations import day_label
@@ -188,8 +187,7 @@ def party_help(page, most: int) -> str:
 
 def _occurrence_label(occurrence, page) -> str:
     # The same day as the pages' date lines (with its year when not this year's).
-    local = occurrence.local_start
-    text = f"{day_label(local)} {date_format(local, 'l' if page.all_day else 'l H:i')}"
+    text = day_label(occurrence.local_start, "l" if page.all_day else "l H:i")
     if occurrence.capacity is not None:
         left = occurrence.seats_left
         if left:

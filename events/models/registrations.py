@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.functional import cached_property
 
 from home.models import CommunityPage
@@ -19,14 +20,18 @@ from .pages import EVENT_KINDS
 WEEKDAYS = "一二三四五六日"
 
 
-def day_label(day, this_year: int | None = None) -> str:
+def day_label(day, rest: str = "", this_year: int | None = None) -> str:
     """A date (or a local datetime's date) as a resident reads it in a list:
     4月5日, or 2027年4月5日 when it is not in ``this_year`` (today's local
-    year if not given), so that next spring's dates read as next spring's."""
+    year if not given), so that next spring's dates read as next spring's;
+    then, after a space, ``rest`` in the ``date`` filter's format ("l H:i":
+    星期一 09:30)."""
     if this_year is None:
         this_year = timezone.localdate().year
     label = f"{day.month}月{day.day}日"
-    return label if day.year == this_year else f"{day.year}年{label}"
+    if day.year != this_year:
+        label = f"{day.year}年{label}"
+    return f"{label} {date_format(day, rest)}" if rest else label
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ class LocalWhen:
             iso=local.isoformat(),
             day=local.day,
             month=f"{local.month}月",
-            date=day_label(local, this_year),
+            date=day_label(local, this_year=this_year),
             weekday=f"星期{weekday}",
             short_weekday=f"周{weekday}",
             time=f"{local:%H:%M}",
@@ -114,7 +119,7 @@ class Occurrence(models.Model):
     def when(self) -> "LocalWhen":
         """The start as the listing card prints it, worked out once: the card
         printed it through eight ``date`` filters, a tenth of a listing's render."""
-        return LocalWhen.of(self.local_start, timezone.localdate().year)
+        return LocalWhen.of(self.local_start)
 
     @property
     def local_end(self) -> datetime | None:

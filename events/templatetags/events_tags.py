@@ -117,12 +117,13 @@ def registration_counts(page, user=None, limit=REGISTRATION_PANEL_LIMIT):
 
 
 @register.filter(name="day_label")
-def day_label_filter(value) -> str:
-    """``{{ day|day_label }}``: 4月5日, with the year when it is not this year's
+def day_label_filter(value, rest: str = "") -> str:
+    """``{{ day|day_label }}``: 4月5日, with the year when it is not this year's;
+    ``{{ start|day_label:"l H:i" }}``: 2027年4月5日 星期一 09:30
     (``events.models.registrations.day_label``). A datetime is read in the
     current time zone first, as the ``date`` filter reads it."""
     if not value:
         return ""
     if hasattr(value, "tzinfo") and timezone.is_aware(value):
         value = timezone.localtime(value)
-    return day_label(value)
+    return day_label(value, rest)
