@@ -21,14 +21,30 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def form_token(opener, url: str) -> str:
+    with opener.open(url, timeout=30) as response:
+        return CSRF_RE.search(response.read().decode()).group(1)
+
+
+def load_form(opener, url: str, tries: int = 3) -> str:
+    """The form's CSRF token, loading the form again (as a resident would tap
+    reload) when a load fails: that is the preparation, before the start time;
+    what the tests judge is the POST that follows."""
+    for _ in range(tries - 1):
+        try:
+            return form_token(opener, url)
+        except (OSError, AttributeError):
+            time.sleep(0.5)
+    return form_token(opener, url)
+
+
 def one_resident(base_url, page_path, occurrence_id, phone, start_at, results):
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(jar), NoRedirect
     )
     try:
-        with opener.open(base_url + page_path + "signup/", timeout=30) as response:
-            token = CSRF_RE.search(response.read().decode()).group(1)
+        token = load_form(opener, base_url + page_path + "signup/")
         data = urllib.parse.urlencode(
             {
                 "csrfmiddlewaretoken": token,
